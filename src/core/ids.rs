@@ -1,0 +1,36 @@
+//! Identifiers shared by every room.
+//!
+//! They are plain numbers so that they cross threads and FFI (a leg id rides in
+//! Sofia's handle magic as a pointer-sized integer) without allocation.
+
+use std::fmt;
+
+/// One SIP dialog and its RTP endpoint: the caller's side and the callee's side of a
+/// call are two legs. Allocated by the switchboard, never reused within a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub u64);
+
+/// A call row in the store (`calls.id`). The switchboard allocates them, starting
+/// after the highest id the store holds, so rows can be written without a round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub i64);
+
+/// A device row (`devices.id`): a desk phone, softphone or gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceId(pub i64);
+
+/// A trunk row (`trunks.id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrunkId(pub i64);
+
+impl fmt::Display for LegId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "leg-{}", self.0)
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "call-{}", self.0)
+    }
+}

@@ -1,0 +1,81 @@
+//! The switchboard: every decision about calls, made without I/O.
+//!
+//! `core` owns calls and legs, routing and the call trail. It never touches a
+//! socket, a thread, a clock, SQL, SDP text or Sofia: the driver feeds it
+//! [`Input`]s with the current time and carries out its [`Output`]s. That makes
+//! every scenario testable in simulated time (see `tests/switchboard.rs`).
+//!
+//! # The driving contract
+//!
+//! After every [`Switchboard::handle`], drain [`Switchboard::poll_output`] until it
+//! returns `None`, then sleep until [`Switchboard::poll_timeout`] (or the next
+//! input) and call `handle(now, Input::Timeout)` when it passes. Time must not go
+//! backwards.
+//!
+//! ```no_run
+//! # use callbox::core::*;
+//! # fn next_input(_: Option<std::time::Instant>) -> Input { Input::Timeout }
+//! # fn carry_out(_: Output) {}
+//! # fn run(mut board: Switchboard) {
+//! loop {
+//!     let input = next_input(board.poll_timeout());
+//!     board.handle(Now::system(), input);
+//!     while let Some(out) = board.poll_output() {
+//!         carry_out(out);
+//!     }
+//! }
+//! # }
+//! ```
+
+mod directory;
+mod ids;
+mod media_desc;
+mod msg;
+mod switchboard;
+
+pub use directory::{Device, Directory, ServiceNumber, Trunk, TrunkRegistration};
+pub use ids::{CallId, DeviceId, LegId, TrunkId};
+pub use media_desc::{Codec, Direction, MediaDesc};
+pub use msg::{
+    CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, MediaCommand,
+    MediaEvent, SipCommand, SipEvent, StoreOp, Target,
+};
+pub use switchboard::{Switchboard, SwitchboardConfig};
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+/// The two clocks the switchboard reads, given to it with every input: a monotonic
+/// one for timers and a wall clock for the rows it writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub mono: Instant,
+    pub wall: DateTime<Utc>,
+}
+
+impl Now {
+    /// The real clocks, for the driver. Tests build `Now` from a simulated clock.
+    pub fn system() -> Now {
+        Now { mono: Instant::now(), wall: Utc::now() }
+    }
+}
+
+/// Everything the switchboard reacts to.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Sip(SipEvent),
+    Media(MediaEvent),
+    /// The time given by `poll_timeout` has come.
+    Timeout,
+    /// Devices, trunks or service numbers changed in the store.
+    Reload(Box<Directory>),
+}
+
+/// Everything the switchboard asks the world to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Sip(SipCommand),
+    Media(MediaCommand),
+    Store(StoreOp),
+}

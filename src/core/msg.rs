@@ -1,0 +1,263 @@
+//! The messages between the rooms: what the SIP and media rooms tell the switchboard,
+//! what the switchboard tells them, and what it asks the store to write.
+//!
+//! They are defined here, in `core`, so that `core` depends on no other room: `sip`,
+//! `media` and `store` implement these commands and produce these events. Every
+//! variant is plain data (no handles, no text protocols).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use super::directory::Directory;
+use super::ids::{CallId, DeviceId, LegId, TrunkId};
+use super::media_desc::{Codec, MediaDesc};
+
+// ---------------------------------------------------------------- SIP
+
+/// Who sent an incoming INVITE, as established by the SIP room (digest-authenticated
+/// device, or a trunk matched by source address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallSource {
+    Device(DeviceId),
+    Trunk(TrunkId),
+}
+
+/// Where an outgoing INVITE goes. The SIP room resolves a device to its newest
+/// registered contact (or static contact) and a trunk to its host or proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Device(DeviceId),
+    Trunk { trunk: TrunkId, number: String },
+}
+
+/// Events from the SIP room, keyed by our own leg ids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SipEvent {
+    /// A new INVITE, authenticated. The SIP room has sent 100 Trying; the switchboard
+    /// must answer with `SipCommand::Respond` (final) eventually.
+    IncomingCall {
+        leg: LegId,
+        source: CallSource,
+        /// User part of the From URI (the caller's number or extension).
+        from_user: String,
+        /// Display name of the From header, if any.
+        from_display: Option<String>,
+        /// User part of the request URI (falls back to To's user when empty).
+        to_user: String,
+        /// The SDP offer; `None` for an offerless INVITE (answered with an offer in
+        /// 200 and the answer in ACK — not supported yet, refused with 488).
+        offer: Option<MediaDesc>,
+        /// The SIP Call-ID header, for the call trail.
+        sip_call_id: String,
+    },
+    /// A provisional response to our INVITE (180, 183), with early media if 183 had SDP.
+    Progress { leg: LegId, code: u16, early: Option<MediaDesc> },
+    /// A 2xx to our INVITE; Sofia has sent the ACK.
+    Answered { leg: LegId, answer: MediaDesc },
+    /// A final non-2xx to our INVITE (including 408 on timeout, 487 after our CANCEL).
+    Rejected { leg: LegId, code: u16, reason: String },
+    /// The peer ended an established dialog (BYE), or cancelled its INVITE.
+    HungUp { leg: LegId, cancelled: bool },
+    /// A re-INVITE on an established dialog: hold (sendonly/inactive), resume, or a new
+    /// address. Answered by `SipCommand::AnswerReoffer`.
+    Reoffer { leg: LegId, offer: MediaDesc },
+    /// A device's reachability changed: `contacts` registered (or static) contacts,
+    /// `reachable` false when qualify pings go unanswered.
+    DeviceStatus { device: DeviceId, contacts: usize, reachable: bool },
+}
+
+/// Commands to the SIP room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SipCommand {
+    /// Answer an incoming INVITE: 180/183 (183 carries `media` as early media) or a
+    /// final answer. A 2xx must carry `media`.
+    Respond { leg: LegId, code: u16, reason: String, media: Option<MediaDesc> },
+    /// Start an outgoing leg.
+    Invite {
+        leg: LegId,
+        target: Target,
+        /// Caller id: user part of From.
+        from_user: String,
+        from_display: Option<String>,
+        media: MediaDesc,
+    },
+    /// Answer a `SipEvent::Reoffer` with 200 and this SDP.
+    AnswerReoffer { leg: LegId, media: MediaDesc },
+    /// End a leg whatever its state: BYE when established, CANCEL when our INVITE is
+    /// still ringing, 480 when an incoming INVITE is unanswered. The SIP room reports
+    /// nothing more for this leg.
+    Hangup { leg: LegId },
+    /// New devices, trunks or passwords from the store.
+    Reload(Box<Directory>),
+}
+
+// ---------------------------------------------------------------- media
+
+/// Commands to the media room. It knows legs and files, never calls or agents.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaCommand {
+    /// Bind an RTP socket for `leg` from the port range; answered by `Opened` or
+    /// `OpenFailed`.
+    Open { leg: LegId },
+    /// Where to send and how to encode, from the peer's SDP. Until set, nothing is sent.
+    /// `dtmf_pt` is the peer's telephone-event payload type.
+    Configure { leg: LegId, remote: SocketAddr, codec: Codec, dtmf_pt: Option<u8> },
+    /// Relay audio between two legs (both ways), transcoding when codecs differ and
+    /// passing telephone-events on. Replaces any earlier bridge of either leg.
+    Bridge { a: LegId, b: LegId },
+    /// Stop relaying between `leg` and its partner.
+    Unbridge { leg: LegId },
+    /// Hold: the leg neither sends nor expects audio, and its inactivity timer stops.
+    Hold { leg: LegId, on: bool },
+    /// Play a prompt (decoded and cached) to `leg`, replacing what it hears; `looped`
+    /// repeats it until `StopPlay`.
+    Play { leg: LegId, file: PathBuf, looped: bool },
+    StopPlay { leg: LegId },
+    /// Record the bridge of `a` (left channel: what `a` sent) and `b` (right) to a
+    /// stereo 8 kHz WAV at `path`, readable even if the process dies mid-call.
+    Record { a: LegId, b: LegId, path: PathBuf },
+    /// Release the socket; a recording that involves the leg is finalised.
+    Close { leg: LegId },
+}
+
+/// Events from the media room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    Opened { leg: LegId, local: SocketAddr },
+    OpenFailed { leg: LegId, reason: String },
+    /// An RFC 4733 digit ended (end bit seen), with its duration.
+    Dtmf { leg: LegId, digit: char, duration_ms: u32 },
+    /// No RTP for the configured time on a leg that is not on hold.
+    RtpTimeout { leg: LegId },
+    /// A non-looped prompt finished.
+    PlayDone { leg: LegId },
+    /// A recording was closed; `seconds` of audio were written.
+    RecordingDone { path: PathBuf, seconds: f64 },
+}
+
+// ---------------------------------------------------------------- store
+
+/// Which way a call went, from the box's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallDirection {
+    /// From a trunk to the box.
+    Inbound,
+    /// From a device out through a trunk.
+    Outbound,
+    /// Device to device.
+    Internal,
+}
+
+impl CallDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallDirection::Inbound => "inbound",
+            CallDirection::Outbound => "outbound",
+            CallDirection::Internal => "internal",
+        }
+    }
+}
+
+/// Who ended a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangupBy {
+    Caller,
+    Callee,
+    System,
+}
+
+impl HangupBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HangupBy::Caller => "caller",
+            HangupBy::Callee => "callee",
+            HangupBy::System => "system",
+        }
+    }
+}
+
+/// One `calls` row as it stands; written whole each time it changes (an upsert), so
+/// the store never needs to merge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord {
+    pub id: CallId,
+    pub direction: CallDirection,
+    pub from_number: String,
+    pub to_number: String,
+    pub service_number: Option<String>,
+    pub device: Option<DeviceId>,
+    pub trunk: Option<TrunkId>,
+    pub sip_call_id: String,
+    pub started_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub hangup_by: Option<HangupBy>,
+    /// The end cause in words ("callee busy", "caller hung up", "no RTP for 60 s").
+    pub end_cause: Option<String>,
+    /// The SIP status that ended it (200 for a normal BYE after answer).
+    pub sip_code: Option<u16>,
+    /// Relative to the data directory.
+    pub recording: Option<PathBuf>,
+}
+
+/// What happened on a call, in the call trail's closed vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEventKind {
+    Offered,
+    Ringing,
+    EarlyMedia,
+    Answered,
+    Held,
+    Resumed,
+    Dtmf,
+    Rejected,
+    Cancelled,
+    HungUp,
+    RecordingStarted,
+    RecordingDone,
+    Failed,
+}
+
+impl CallEventKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CallEventKind::Offered => "offered",
+            CallEventKind::Ringing => "ringing",
+            CallEventKind::EarlyMedia => "early_media",
+            CallEventKind::Answered => "answered",
+            CallEventKind::Held => "held",
+            CallEventKind::Resumed => "resumed",
+            CallEventKind::Dtmf => "dtmf",
+            CallEventKind::Rejected => "rejected",
+            CallEventKind::Cancelled => "cancelled",
+            CallEventKind::HungUp => "hung_up",
+            CallEventKind::RecordingStarted => "recording_started",
+            CallEventKind::RecordingDone => "recording_done",
+            CallEventKind::Failed => "failed",
+        }
+    }
+}
+
+/// One line of the call trail (`call_events`). `seq` orders lines within a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallEventRecord {
+    pub call: CallId,
+    pub seq: u32,
+    pub at: DateTime<Utc>,
+    pub kind: CallEventKind,
+    /// Who or what: "caller", "callee", "system", a device user, a trunk name.
+    pub party: String,
+    pub sip_code: Option<u16>,
+    /// Plain words for a person reading the trail.
+    pub detail: String,
+}
+
+/// What the switchboard asks the store to write. Writes are fire-and-forget: the store
+/// thread applies them in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreOp {
+    Call(Box<CallRecord>),
+    CallEvent(Box<CallEventRecord>),
+}
