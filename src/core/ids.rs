@@ -6,9 +6,22 @@
 use std::fmt;
 
 /// One SIP dialog and its RTP endpoint: the caller's side and the callee's side of a
-/// call are two legs. Allocated by the switchboard, never reused within a process.
+/// call are two legs. Never reused within a process.
+///
+/// Two rooms allocate them without asking each other: the SIP room numbers the legs of
+/// incoming INVITEs with the top bit set (`LegId::INCOMING | n`), the switchboard numbers
+/// the legs it creates from 1 upward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LegId(pub u64);
+
+impl LegId {
+    /// The bit that marks a leg created by the SIP room for an incoming INVITE.
+    pub const INCOMING: u64 = 1 << 63;
+
+    pub fn is_incoming(self) -> bool {
+        self.0 & LegId::INCOMING != 0
+    }
+}
 
 /// A call row in the store (`calls.id`). The switchboard allocates them, starting
 /// after the highest id the store holds, so rows can be written without a round trip.
