@@ -27,10 +27,13 @@
 //! # }
 //! ```
 
+mod call;
+mod causes;
 mod directory;
 mod ids;
 mod media_desc;
 mod msg;
+mod routing;
 mod switchboard;
 
 pub use directory::{Device, Directory, ServiceNumber, Trunk, TrunkRegistration};
@@ -40,6 +43,7 @@ pub use msg::{
     CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, MediaCommand,
     MediaEvent, SipCommand, SipEvent, StoreOp, Target,
 };
+pub use routing::{NoRoute, Route, route};
 pub use switchboard::{Switchboard, SwitchboardConfig};
 
 use std::time::Instant;
@@ -57,7 +61,10 @@ pub struct Now {
 impl Now {
     /// The real clocks, for the driver. Tests build `Now` from a simulated clock.
     pub fn system() -> Now {
-        Now { mono: Instant::now(), wall: Utc::now() }
+        Now {
+            mono: Instant::now(),
+            wall: Utc::now(),
+        }
     }
 }
 

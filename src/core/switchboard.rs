@@ -1,10 +1,31 @@
-//! Placeholder: the switchboard state machine is being written.
+//! The switchboard: routes new calls, joins their two legs, and closes them.
+//!
+//! A call is two legs: the caller's INVITE (leg A, numbered by the SIP room) and our
+//! INVITE to the callee (leg B, numbered here). Media is anchored on the box: each leg
+//! gets its own RTP endpoint and the media room bridges them, so codecs may differ per
+//! leg and the call can be recorded. Every state change writes the call row (whole)
+//! and a line of the call trail.
+//!
+//! Late events are expected and harmless: a 200 that crosses our CANCEL is answered
+//! with a BYE, anything else for a leg we no longer know is dropped.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::call::{Call, Phase, Side};
+use super::causes::{rejection_words, status_for_caller};
+use super::ids::{CallId, DeviceId, LegId};
+use super::media_desc::{Codec, Direction, MediaDesc};
+use super::msg::{
+    CallEventKind, CallRecord, CallSource, HangupBy, MediaCommand, MediaEvent, SipCommand,
+    SipEvent, StoreOp, Target,
+};
+use super::routing::route;
 use super::{Directory, Input, Now, Output};
+
+/// The codecs we accept from callers, in our order of preference.
+const SUPPORTED: [Codec; 2] = [Codec::Pcmu, Codec::Pcma];
 
 /// Settings the switchboard needs that do not live in the directory.
 #[derive(Debug, Clone)]
@@ -18,29 +39,766 @@ pub struct SwitchboardConfig {
     pub first_call_id: i64,
     /// How long an outgoing leg may ring before it is cancelled.
     pub ring_timeout: Duration,
+    /// The media room's inactivity timeout, named in the end cause it causes.
+    pub rtp_timeout: Duration,
 }
 
-/// The call state machine; see the module docs for the driving contract.
+/// A new call's addressing, as the caller's INVITE gave it.
+struct NewCall {
+    leg: LegId,
+    source: CallSource,
+    from_user: String,
+    from_display: Option<String>,
+    to_user: String,
+    offer: Option<MediaDesc>,
+    sip_call_id: String,
+}
+
+/// The call state machine; see the `core` module docs for the driving contract.
 pub struct Switchboard {
     config: SwitchboardConfig,
     directory: Directory,
+    calls: HashMap<CallId, Call>,
+    legs: HashMap<LegId, CallId>,
+    /// Ring deadlines, ordered, so the next timeout is the first entry.
+    deadlines: BTreeSet<(Instant, CallId)>,
+    devices: HashMap<DeviceId, (usize, bool)>,
+    next_call: i64,
+    next_leg: u64,
     outputs: VecDeque<Output>,
 }
 
 impl Switchboard {
     pub fn new(config: SwitchboardConfig, directory: Directory) -> Switchboard {
-        Switchboard { config, directory, outputs: VecDeque::new() }
+        Switchboard {
+            next_call: config.first_call_id.max(1),
+            config,
+            directory,
+            calls: HashMap::new(),
+            legs: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            devices: HashMap::new(),
+            next_leg: 1,
+            outputs: VecDeque::new(),
+        }
     }
 
-    pub fn handle(&mut self, _now: Now, _input: Input) {
-        let _ = (&self.config, &self.directory);
+    /// Feed one input. Drain `poll_output` afterwards.
+    pub fn handle(&mut self, now: Now, input: Input) {
+        match input {
+            Input::Sip(event) => self.handle_sip(now, event),
+            Input::Media(event) => self.handle_media(now, event),
+            Input::Timeout => self.handle_timeout(now),
+            Input::Reload(directory) => self.directory = *directory,
+        }
     }
 
+    /// The next thing to carry out, in order.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
     }
 
+    /// When to call `handle(now, Input::Timeout)` at the latest.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// Calls in progress (for health figures, and for tests to check nothing leaked).
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Legs still known (for tests to check nothing leaked).
+    pub fn active_legs(&self) -> usize {
+        self.legs.len()
+    }
+
+    /// Devices with at least one reachable contact.
+    pub fn devices_reachable(&self) -> usize {
+        self.devices
+            .values()
+            .filter(|(contacts, reachable)| *contacts > 0 && *reachable)
+            .count()
+    }
+
+    fn handle_sip(&mut self, now: Now, event: SipEvent) {
+        match event {
+            SipEvent::IncomingCall {
+                leg,
+                source,
+                from_user,
+                from_display,
+                to_user,
+                offer,
+                sip_call_id,
+            } => {
+                let new = NewCall {
+                    leg,
+                    source,
+                    from_user,
+                    from_display,
+                    to_user,
+                    offer,
+                    sip_call_id,
+                };
+                self.incoming(now, new);
+            }
+            SipEvent::Progress { leg, code, early } => self.progress(now, leg, code, early),
+            SipEvent::Answered { leg, answer } => self.answered(now, leg, answer),
+            SipEvent::Rejected { leg, code, reason } => self.rejected(now, leg, code, &reason),
+            SipEvent::HungUp { leg, cancelled } => self.hung_up(now, leg, cancelled),
+            SipEvent::Reoffer { leg, offer } => self.reoffer(now, leg, offer),
+            SipEvent::DeviceStatus {
+                device,
+                contacts,
+                reachable,
+            } => {
+                self.devices.insert(device, (contacts, reachable));
+            }
+        }
+    }
+
+    fn handle_media(&mut self, now: Now, event: MediaEvent) {
+        match event {
+            MediaEvent::Opened { leg, local } => {
+                let Some(call) = self.call_of(leg) else {
+                    self.media(MediaCommand::Close { leg });
+                    return;
+                };
+                if let Some(side) = call.side_of(leg) {
+                    call.media_mut(side).local = Some(local);
+                }
+                let id = call.id();
+                self.media_opened(now, id);
+            }
+            MediaEvent::OpenFailed { leg, reason } => {
+                let Some(id) = self.legs.get(&leg).copied() else {
+                    return;
+                };
+                log::error!("{id}: no RTP endpoint for {leg}: {reason}");
+                let cause = format!("no RTP port available ({reason})");
+                self.end(now, id, HangupBy::System, cause, 503, "Service Unavailable");
+            }
+            MediaEvent::RtpTimeout { leg } => {
+                let Some(id) = self.legs.get(&leg).copied() else {
+                    return;
+                };
+                let party = self
+                    .calls
+                    .get(&id)
+                    .and_then(|c| c.side_of(leg))
+                    .map_or("a party", Side::party);
+                let secs = self.config.rtp_timeout.as_secs();
+                let cause = format!("no audio from the {party} for {secs} s: the call was dead");
+                self.end(now, id, HangupBy::System, cause, 408, "Request Timeout");
+            }
+            // Digits pass through the bridge in the media room. They are not written to
+            // the trail: they may be PINs or card numbers.
+            MediaEvent::Dtmf { .. }
+            | MediaEvent::PlayDone { .. }
+            | MediaEvent::RecordingDone { .. } => {}
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Now) {
+        while let Some(&(at, id)) = self.deadlines.first() {
+            if at > now.mono {
+                break;
+            }
+            self.deadlines.remove(&(at, id));
+            let secs = self.config.ring_timeout.as_secs();
+            let cause = format!("no answer within {secs} s");
+            self.end(
+                now,
+                id,
+                HangupBy::System,
+                cause,
+                480,
+                "Temporarily Unavailable",
+            );
+        }
+    }
+
+    // ------------------------------------------------------------ call set-up
+
+    fn incoming(&mut self, now: Now, new: NewCall) {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        let mut record = CallRecord {
+            id,
+            direction: super::msg::CallDirection::Internal,
+            from_number: new.from_user.clone(),
+            to_number: new.to_user.clone(),
+            service_number: None,
+            device: match new.source {
+                CallSource::Device(d) => Some(d),
+                CallSource::Trunk(_) => None,
+            },
+            trunk: match new.source {
+                CallSource::Trunk(t) => Some(t),
+                CallSource::Device(_) => None,
+            },
+            sip_call_id: new.sip_call_id.clone(),
+            started_at: now.wall,
+            answered_at: None,
+            ended_at: None,
+            hangup_by: None,
+            end_cause: None,
+            sip_code: None,
+            recording: None,
+        };
+        let caller = self.describe_source(new.source, &new.from_user);
+
+        let routed = route(&self.directory, new.source, &new.from_user, &new.to_user);
+        if let Ok(r) = &routed {
+            record.direction = r.direction;
+            record.service_number = r.service_number.clone();
+            record.device = r.device.or(record.device);
+            record.trunk = r.trunk.or(record.trunk);
+        }
+        let offer = new.offer.and_then(|mut offer| {
+            offer.codecs.retain(|c| SUPPORTED.contains(c));
+            (!offer.codecs.is_empty()).then_some(offer)
+        });
+
+        let (route, offer) = match (routed, offer) {
+            (Ok(route), Some(offer)) => (route, offer),
+            (Err(no_route), _) => {
+                let (code, reason) = no_route.sip_status();
+                self.refuse(
+                    now,
+                    record,
+                    new.leg,
+                    &caller,
+                    code,
+                    reason,
+                    no_route.words().to_string(),
+                );
+                return;
+            }
+            (Ok(_), None) => {
+                let words = "the caller offered no audio codec we speak (PCMU, PCMA)".to_string();
+                self.refuse(
+                    now,
+                    record,
+                    new.leg,
+                    &caller,
+                    488,
+                    "Not Acceptable Here",
+                    words,
+                );
+                return;
+            }
+        };
+
+        let b = LegId(self.next_leg);
+        self.next_leg += 1;
+        let to = self.describe_target(&route.target);
+        let mut call = Call::new(record, new.leg, b, route.target, offer);
+        call.record.from_number = match route.direction {
+            super::msg::CallDirection::Outbound => route.caller_id.clone(),
+            _ => new.from_user.clone(),
+        };
+        if let Some(display) = &new.from_display {
+            log::debug!("{id}: caller display name {display:?}");
+        }
+        let detail = format!("{caller} called {} → {to}", new.to_user);
+        let line = call.trail(now.wall, CallEventKind::Offered, &caller, None, detail);
+        self.legs.insert(call.a, id);
+        self.legs.insert(call.b, id);
+        self.store(StoreOp::Call(Box::new(call.record.clone())));
+        self.store(StoreOp::CallEvent(Box::new(line)));
+        let (a, b) = (call.a, call.b);
+        self.calls.insert(id, call);
+        self.media(MediaCommand::Open { leg: a });
+        self.media(MediaCommand::Open { leg: b });
+    }
+
+    /// Answer a call that goes nowhere, and keep its row and trail.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse(
+        &mut self,
+        now: Now,
+        mut record: CallRecord,
+        leg: LegId,
+        caller: &str,
+        code: u16,
+        reason: &str,
+        words: String,
+    ) {
+        log::info!(
+            "{}: refused {} → {}: {words}",
+            record.id,
+            record.from_number,
+            record.to_number
+        );
+        self.sip(SipCommand::Respond {
+            leg,
+            code,
+            reason: reason.to_string(),
+            media: None,
+        });
+        let seq_offered = super::msg::CallEventRecord {
+            call: record.id,
+            seq: 0,
+            at: now.wall,
+            kind: CallEventKind::Offered,
+            party: caller.to_string(),
+            sip_code: None,
+            detail: format!("{caller} called {}", record.to_number),
+        };
+        let seq_failed = super::msg::CallEventRecord {
+            call: record.id,
+            seq: 1,
+            at: now.wall,
+            kind: CallEventKind::Failed,
+            party: "system".to_string(),
+            sip_code: Some(code),
+            detail: words.clone(),
+        };
+        record.ended_at = Some(now.wall);
+        record.hangup_by = Some(HangupBy::System);
+        record.end_cause = Some(words);
+        record.sip_code = Some(code);
+        self.store(StoreOp::Call(Box::new(record)));
+        self.store(StoreOp::CallEvent(Box::new(seq_offered)));
+        self.store(StoreOp::CallEvent(Box::new(seq_failed)));
+    }
+
+    /// Both RTP endpoints are open: tell the media room where the caller is and
+    /// invite the callee.
+    fn media_opened(&mut self, now: Now, id: CallId) {
+        let ring_timeout = self.config.ring_timeout;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.phase != Phase::OpeningMedia || call.a_media.local.is_none() {
+            return;
+        }
+        let Some(b_local) = call.b_media.local else {
+            return;
+        };
+        let (Some(remote), Some(codec)) = (call.a_media.remote, call.a_media.codec) else {
+            return;
+        };
+        let configure_a = MediaCommand::Configure {
+            leg: call.a,
+            remote,
+            codec,
+            dtmf_pt: call.a_media.dtmf_pt,
+        };
+        // Offer the callee the caller's codec first, so that no transcoding is needed
+        // when it can; a trunk is offered only what it is configured for.
+        let mut codecs = vec![codec];
+        codecs.extend(SUPPORTED.iter().copied().filter(|c| *c != codec));
+        if let Target::Trunk { trunk, .. } = &call.target {
+            if let Some(trunk) = self.directory.trunk(*trunk) {
+                if !trunk.codecs.is_empty() {
+                    codecs.retain(|c| trunk.codecs.contains(c));
+                    if codecs.is_empty() {
+                        codecs = trunk.codecs.clone();
+                    }
+                }
+            }
+        }
+        let offer = MediaDesc {
+            addr: b_local,
+            codecs,
+            dtmf_pt: Some(101),
+            direction: Direction::SendRecv,
+        };
+        let invite = SipCommand::Invite {
+            leg: call.b,
+            target: call.target.clone(),
+            from_user: call.record.from_number.clone(),
+            from_display: None,
+            media: offer,
+        };
+        call.phase = Phase::Ringing;
+        let deadline = now.mono + ring_timeout;
+        call.ring_deadline = Some(deadline);
+        self.deadlines.insert((deadline, id));
+        self.media(configure_a);
+        self.sip(invite);
+    }
+
+    fn progress(&mut self, now: Now, leg: LegId, code: u16, early: Option<MediaDesc>) {
+        let Some(call) = self.call_of(leg) else {
+            return;
+        };
+        if call.side_of(leg) != Some(Side::B) || call.phase == Phase::Answered {
+            return;
+        }
+        let (a, b) = (call.a, call.b);
+        let mut commands = Vec::new();
+        let mut lines = Vec::new();
+        match early.filter(|e| !e.codecs.is_empty()) {
+            Some(early) if call.phase != Phase::EarlyMedia => {
+                call.b_media.learn(&early);
+                call.phase = Phase::EarlyMedia;
+                if let (Some(remote), Some(codec)) = (call.b_media.remote, call.b_media.codec) {
+                    commands.push(Output::Media(MediaCommand::Configure {
+                        leg: b,
+                        remote,
+                        codec,
+                        dtmf_pt: call.b_media.dtmf_pt,
+                    }));
+                }
+                commands.push(Output::Media(MediaCommand::Bridge { a, b }));
+                let media = call.a_media.describe(call.a_offer.direction.answer());
+                commands.push(Output::Sip(SipCommand::Respond {
+                    leg: a,
+                    code: 183,
+                    reason: "Session Progress".into(),
+                    media,
+                }));
+                call.ringing_sent = true;
+                lines.push(call.trail(
+                    now.wall,
+                    CallEventKind::EarlyMedia,
+                    "callee",
+                    Some(code),
+                    "the callee sent early media (ringback or announcement)".into(),
+                ));
+            }
+            Some(_) => {}
+            None if !call.ringing_sent => {
+                call.ringing_sent = true;
+                commands.push(Output::Sip(SipCommand::Respond {
+                    leg: a,
+                    code: 180,
+                    reason: "Ringing".into(),
+                    media: None,
+                }));
+                lines.push(call.trail(
+                    now.wall,
+                    CallEventKind::Ringing,
+                    "callee",
+                    Some(code),
+                    "the callee is ringing".into(),
+                ));
+            }
+            None => {}
+        }
+        self.outputs.extend(commands);
+        for line in lines {
+            self.store(StoreOp::CallEvent(Box::new(line)));
+        }
+    }
+
+    fn answered(&mut self, now: Now, leg: LegId, answer: MediaDesc) {
+        let Some(id) = self.legs.get(&leg).copied() else {
+            // A 200 that crossed our CANCEL: the dialog exists now, so end it.
+            self.sip(SipCommand::Hangup { leg });
+            return;
+        };
+        let record_calls = self.config.record;
+        let recording = self.recording_path(id, now);
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.side_of(leg) != Some(Side::B) || call.phase == Phase::Answered {
+            return;
+        }
+        let Some(codec) = answer.common_codec(&SUPPORTED) else {
+            let cause = "the callee answered with no codec we speak".to_string();
+            self.end(now, id, HangupBy::System, cause, 488, "Not Acceptable Here");
+            return;
+        };
+        call.b_media.learn(&answer);
+        call.b_media.codec = Some(codec);
+        call.phase = Phase::Answered;
+        if let Some(deadline) = call.ring_deadline.take() {
+            self.deadlines.remove(&(deadline, id));
+        }
+        call.record.answered_at = Some(now.wall);
+        let (a, b) = (call.a, call.b);
+        let mut out = vec![
+            Output::Media(MediaCommand::Configure {
+                leg: b,
+                remote: answer.addr,
+                codec,
+                dtmf_pt: answer.dtmf_pt,
+            }),
+            Output::Media(MediaCommand::Bridge { a, b }),
+            Output::Sip(SipCommand::Respond {
+                leg: a,
+                code: 200,
+                reason: "OK".into(),
+                media: call.a_media.describe(call.a_offer.direction.answer()),
+            }),
+        ];
+        let mut lines = vec![call.trail(
+            now.wall,
+            CallEventKind::Answered,
+            "callee",
+            Some(200),
+            "the callee answered".into(),
+        )];
+        if record_calls {
+            let (absolute, relative) = recording;
+            out.push(Output::Media(MediaCommand::Record {
+                a,
+                b,
+                path: absolute,
+            }));
+            lines.push(call.trail(
+                now.wall,
+                CallEventKind::RecordingStarted,
+                "system",
+                None,
+                format!("recording to {}", relative.display()),
+            ));
+            call.record.recording = Some(relative);
+        }
+        let row = call.record.clone();
+        self.outputs.extend(out);
+        self.store(StoreOp::Call(Box::new(row)));
+        for line in lines {
+            self.store(StoreOp::CallEvent(Box::new(line)));
+        }
+    }
+
+    fn rejected(&mut self, now: Now, leg: LegId, code: u16, reason: &str) {
+        let Some(call) = self.call_of(leg) else {
+            return;
+        };
+        if call.side_of(leg) != Some(Side::B) {
+            return;
+        }
+        let id = call.id();
+        let (to_caller, to_caller_reason) = status_for_caller(code, reason);
+        let words = rejection_words(code, reason);
+        // The callee's side is already gone: forget its leg before ending the call so
+        // that no CANCEL or BYE is sent to it.
+        self.forget_leg(leg);
+        self.end_with(
+            now,
+            id,
+            HangupBy::Callee,
+            words,
+            code,
+            to_caller,
+            &to_caller_reason,
+        );
+    }
+
+    fn hung_up(&mut self, now: Now, leg: LegId, cancelled: bool) {
+        let Some(call) = self.call_of(leg) else {
+            return;
+        };
+        let Some(side) = call.side_of(leg) else {
+            return;
+        };
+        let id = call.id();
+        let answered = call.phase == Phase::Answered;
+        let (cause, code) = match (side, answered, cancelled) {
+            (Side::A, false, _) => (
+                "the caller hung up before the callee answered".to_string(),
+                487,
+            ),
+            (Side::A, true, _) => ("the caller hung up".to_string(), 200),
+            (Side::B, true, _) => ("the callee hung up".to_string(), 200),
+            (Side::B, false, _) => (
+                "the callee's side ended the call before answering".to_string(),
+                487,
+            ),
+        };
+        if let Some(call) = self.calls.get_mut(&id) {
+            let kind = if side == Side::A && !answered {
+                CallEventKind::Cancelled
+            } else {
+                CallEventKind::HungUp
+            };
+            let line = call.trail(now.wall, kind, side.party(), Some(code), cause.clone());
+            self.store(StoreOp::CallEvent(Box::new(line)));
+        }
+        self.forget_leg(leg);
+        self.end_quietly(now, id, side.hangup_by(), cause, code);
+    }
+
+    fn reoffer(&mut self, now: Now, leg: LegId, offer: MediaDesc) {
+        let Some(call) = self.call_of(leg) else {
+            return;
+        };
+        let Some(side) = call.side_of(leg) else {
+            return;
+        };
+        let hold = offer.direction.is_hold() || offer.addr.ip().is_unspecified();
+        let media = call.media_mut(side);
+        let was_held = media.held;
+        let moved = media.remote != Some(offer.addr) && !offer.addr.ip().is_unspecified();
+        if moved {
+            media.remote = Some(offer.addr);
+        }
+        if offer.dtmf_pt.is_some() {
+            media.dtmf_pt = offer.dtmf_pt;
+        }
+        if let Some(codec) = offer.common_codec(&SUPPORTED) {
+            media.codec = Some(codec);
+        }
+        media.held = hold;
+        let answer = media.describe(offer.direction.answer());
+        let configure = match (moved, media.remote, media.codec) {
+            (true, Some(remote), Some(codec)) => Some(MediaCommand::Configure {
+                leg,
+                remote,
+                codec,
+                dtmf_pt: media.dtmf_pt,
+            }),
+            _ => None,
+        };
+        let line = (was_held != hold).then(|| {
+            let (kind, words) = if hold {
+                (
+                    CallEventKind::Held,
+                    format!("the {} put the call on hold", side.party()),
+                )
+            } else {
+                (
+                    CallEventKind::Resumed,
+                    format!("the {} resumed the call", side.party()),
+                )
+            };
+            call.trail(now.wall, kind, side.party(), None, words)
+        });
+        if let Some(configure) = configure {
+            self.media(configure);
+        }
+        if was_held != hold {
+            self.media(MediaCommand::Hold { leg, on: hold });
+        }
+        match answer {
+            Some(media) => self.sip(SipCommand::AnswerReoffer { leg, media }),
+            None => self.sip(SipCommand::Respond {
+                leg,
+                code: 488,
+                reason: "Not Acceptable Here".into(),
+                media: None,
+            }),
+        }
+        if let Some(line) = line {
+            self.store(StoreOp::CallEvent(Box::new(line)));
+        }
+    }
+
+    // ------------------------------------------------------------ tear-down
+
+    /// End a call from our side: tell the caller `code reason` if it is still
+    /// unanswered, BYE/CANCEL whatever else is up, write the last trail line.
+    fn end(&mut self, now: Now, id: CallId, by: HangupBy, cause: String, code: u16, reason: &str) {
+        self.end_with(now, id, by, cause, code, code, reason);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn end_with(
+        &mut self,
+        now: Now,
+        id: CallId,
+        by: HangupBy,
+        cause: String,
+        code: u16,
+        to_caller: u16,
+        reason: &str,
+    ) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let (kind, party) = match by {
+            HangupBy::Callee => (CallEventKind::Rejected, "callee"),
+            HangupBy::Caller => (CallEventKind::HungUp, "caller"),
+            HangupBy::System => (CallEventKind::Failed, "system"),
+        };
+        let line = call.trail(now.wall, kind, party, Some(code), cause.clone());
+        // An unanswered caller gets a final response; an answered one a BYE.
+        if call.phase != Phase::Answered && self.legs.contains_key(&call.a) {
+            let a = call.a;
+            self.forget_leg(a);
+            self.sip(SipCommand::Respond {
+                leg: a,
+                code: to_caller,
+                reason: reason.to_string(),
+                media: None,
+            });
+        }
+        self.store(StoreOp::CallEvent(Box::new(line)));
+        self.end_quietly(now, id, by, cause, code);
+    }
+
+    /// Hang up every leg still known, close the media, write the final row.
+    fn end_quietly(&mut self, now: Now, id: CallId, by: HangupBy, cause: String, code: u16) {
+        let Some(mut call) = self.calls.remove(&id) else {
+            return;
+        };
+        if let Some(deadline) = call.ring_deadline.take() {
+            self.deadlines.remove(&(deadline, id));
+        }
+        for leg in [call.a, call.b] {
+            if self.legs.remove(&leg).is_some() {
+                self.sip(SipCommand::Hangup { leg });
+                self.media(MediaCommand::Close { leg });
+            }
+        }
+        call.close(now.wall, by, cause, code);
+        self.store(StoreOp::Call(Box::new(call.record)));
+    }
+
+    /// The leg's dialog is gone on the SIP side: close its media, send it nothing more.
+    fn forget_leg(&mut self, leg: LegId) {
+        if self.legs.remove(&leg).is_some() {
+            self.media(MediaCommand::Close { leg });
+        }
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    fn call_of(&mut self, leg: LegId) -> Option<&mut Call> {
+        let id = self.legs.get(&leg)?;
+        self.calls.get_mut(id)
+    }
+
+    fn recording_path(&self, id: CallId, now: Now) -> (PathBuf, PathBuf) {
+        let relative = PathBuf::from("recordings")
+            .join(now.wall.format("%Y/%m/%d").to_string())
+            .join(format!("{}-{}.wav", now.wall.format("%H%M%S"), id.0));
+        (self.config.data_dir.join(&relative), relative)
+    }
+
+    fn describe_source(&self, source: CallSource, from_user: &str) -> String {
+        match source {
+            CallSource::Device(d) => match self.directory.device(d) {
+                Some(device) => format!("device {}", device.user),
+                None => format!("device #{}", d.0),
+            },
+            CallSource::Trunk(t) => match self.directory.trunk(t) {
+                Some(trunk) => format!("{from_user} via trunk {}", trunk.name),
+                None => format!("{from_user} via trunk #{}", t.0),
+            },
+        }
+    }
+
+    fn describe_target(&self, target: &Target) -> String {
+        match target {
+            Target::Device(d) => match self.directory.device(*d) {
+                Some(device) => format!("device {}", device.user),
+                None => format!("device #{}", d.0),
+            },
+            Target::Trunk { trunk, number } => match self.directory.trunk(*trunk) {
+                Some(t) => format!("{number} via trunk {}", t.name),
+                None => format!("{number} via trunk #{}", trunk.0),
+            },
+        }
+    }
+
+    fn sip(&mut self, command: SipCommand) {
+        self.outputs.push_back(Output::Sip(command));
+    }
+
+    fn media(&mut self, command: MediaCommand) {
+        self.outputs.push_back(Output::Media(command));
+    }
+
+    fn store(&mut self, op: StoreOp) {
+        self.outputs.push_back(Output::Store(op));
     }
 }

@@ -1,0 +1,142 @@
+//! Where a new call goes: the fixed routing of the telephony spine.
+//!
+//! A service number rings its device, a device dials another by extension, and a
+//! device dialing the outbound prefix plus a number goes out through a trunk with the
+//! service number as caller id. Pure: a `Directory` and the call's addressing in, a
+//! `Route` or the reason there is none out.
+
+use super::directory::Directory;
+use super::ids::{DeviceId, TrunkId};
+use super::msg::{CallDirection, CallSource, Target};
+
+/// The decision for a new call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub target: Target,
+    pub direction: CallDirection,
+    /// The caller id to present to the callee.
+    pub caller_id: String,
+    /// The service number involved (dialled in, or presented out).
+    pub service_number: Option<String>,
+    pub device: Option<DeviceId>,
+    pub trunk: Option<TrunkId>,
+}
+
+/// Why a call could not be routed; each maps to the SIP answer the caller gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRoute {
+    /// Nothing is known by the dialled number.
+    UnknownNumber,
+    /// The service number exists but nothing is set to answer it.
+    ServiceNumberUnassigned,
+    /// A device dialled out but no trunk exists.
+    NoTrunk,
+    /// The source named in the event is no longer in the directory (reloaded away).
+    UnknownSource,
+}
+
+impl NoRoute {
+    pub fn sip_status(&self) -> (u16, &'static str) {
+        match self {
+            NoRoute::UnknownNumber => (404, "Not Found"),
+            NoRoute::ServiceNumberUnassigned => (480, "Temporarily Unavailable"),
+            NoRoute::NoTrunk => (503, "Service Unavailable"),
+            NoRoute::UnknownSource => (403, "Forbidden"),
+        }
+    }
+
+    pub fn words(&self) -> &'static str {
+        match self {
+            NoRoute::UnknownNumber => "no such number",
+            NoRoute::ServiceNumberUnassigned => "the service number rings nobody",
+            NoRoute::NoTrunk => "no trunk to call out through",
+            NoRoute::UnknownSource => "the caller is no longer configured",
+        }
+    }
+}
+
+/// Route a call from `source` to the dialled `to_user`.
+pub fn route(
+    directory: &Directory,
+    source: CallSource,
+    from_user: &str,
+    to_user: &str,
+) -> Result<Route, NoRoute> {
+    match source {
+        CallSource::Trunk(trunk) => {
+            if directory.trunk(trunk).is_none() {
+                return Err(NoRoute::UnknownSource);
+            }
+            let number = directory
+                .service_number(to_user)
+                .ok_or(NoRoute::UnknownNumber)?;
+            let device = number.device.ok_or(NoRoute::ServiceNumberUnassigned)?;
+            Ok(Route {
+                target: Target::Device(device),
+                direction: CallDirection::Inbound,
+                caller_id: from_user.to_string(),
+                service_number: Some(number.number.clone()),
+                device: Some(device),
+                trunk: Some(trunk),
+            })
+        }
+        CallSource::Device(caller) => {
+            if directory.device(caller).is_none() {
+                return Err(NoRoute::UnknownSource);
+            }
+            // An extension wins over the prefix, so extension 9001 stays reachable.
+            if let Some(callee) = directory.device_by_user(to_user) {
+                return Ok(Route {
+                    target: Target::Device(callee.id),
+                    direction: CallDirection::Internal,
+                    caller_id: from_user.to_string(),
+                    service_number: None,
+                    device: Some(callee.id),
+                    trunk: None,
+                });
+            }
+            let outside = outside_number(&directory.outbound_prefix, to_user)
+                .ok_or(NoRoute::UnknownNumber)?;
+            let trunk = directory.trunks.first().ok_or(NoRoute::NoTrunk)?;
+            let caller_id = directory.outbound_caller_id(trunk);
+            Ok(Route {
+                target: Target::Trunk {
+                    trunk: trunk.id,
+                    number: outside.to_string(),
+                },
+                direction: CallDirection::Outbound,
+                service_number: Some(caller_id.clone()),
+                caller_id,
+                device: Some(caller),
+                trunk: Some(trunk.id),
+            })
+        }
+    }
+}
+
+/// The number after the outbound prefix, if `dialled` is prefix + a phone number.
+fn outside_number<'a>(prefix: &str, dialled: &'a str) -> Option<&'a str> {
+    let rest = dialled.strip_prefix(prefix)?;
+    let digits = rest.strip_prefix('+').unwrap_or(rest);
+    let plausible =
+        !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit());
+    plausible.then_some(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_numbers_need_the_prefix_and_digits() {
+        assert_eq!(outside_number("9", "913800138000"), Some("13800138000"));
+        assert_eq!(
+            outside_number("9", "9+8613800138000"),
+            Some("+8613800138000")
+        );
+        assert_eq!(outside_number("9", "9"), None);
+        assert_eq!(outside_number("9", "9abc"), None);
+        assert_eq!(outside_number("9", "813800138000"), None);
+        assert_eq!(outside_number("", "13800138000"), Some("13800138000"));
+    }
+}

@@ -1,0 +1,272 @@
+//! A simulated world for the switchboard: a clock that only moves when told, a media
+//! room that opens ports at once, and a store that keeps rows the way SQLite would.
+//!
+//! Tests read like scripts: "a phone calls 1002, 1002 rings, answers, the caller hangs
+//! up", then assert what a user would check (what the phones were sent, the call row,
+//! the call trail) and that nothing leaked.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use callbox::core::*;
+use chrono::{TimeZone, Utc};
+
+pub const PHONE_1001: DeviceId = DeviceId(1);
+pub const PHONE_1002: DeviceId = DeviceId(2);
+pub const CARRIER: TrunkId = TrunkId(1);
+pub const SERVICE_NUMBER: &str = "4008001234";
+
+/// Two phones, one carrier, one service number ringing 1001.
+pub fn demo_directory() -> Directory {
+    let device = |id: DeviceId, user: &str| Device {
+        id,
+        user: user.into(),
+        password: "secret".into(),
+        name: format!("phone {user}"),
+        static_contact: None,
+    };
+    Directory {
+        devices: vec![device(PHONE_1001, "1001"), device(PHONE_1002, "1002")],
+        trunks: vec![Trunk {
+            id: CARRIER,
+            name: "carrier".into(),
+            host: "127.0.0.2:5070".into(),
+            inbound_peers: vec![IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))],
+            outbound_proxy: None,
+            register: None,
+            caller_id: "4008000000".into(),
+            codecs: vec![Codec::Pcma, Codec::Pcmu],
+        }],
+        service_numbers: vec![ServiceNumber {
+            number: SERVICE_NUMBER.into(),
+            trunk: CARRIER,
+            device: Some(PHONE_1001),
+        }],
+        outbound_prefix: "9".into(),
+    }
+}
+
+pub fn audio(port: u16, codecs: &[Codec]) -> MediaDesc {
+    MediaDesc {
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        codecs: codecs.to_vec(),
+        dtmf_pt: Some(101),
+        direction: Direction::SendRecv,
+    }
+}
+
+pub struct World {
+    pub board: Switchboard,
+    start: Instant,
+    pub elapsed: Duration,
+    /// Everything the switchboard asked for, in order (media opens included).
+    pub log: Vec<Output>,
+    /// The latest row per call, as an upserting store would hold it.
+    pub rows: BTreeMap<i64, CallRecord>,
+    /// Trail lines per call, as inserted.
+    pub trails: BTreeMap<i64, Vec<CallEventRecord>>,
+    next_port: u16,
+    next_incoming: u64,
+}
+
+impl World {
+    pub fn new() -> World {
+        World::with(demo_directory(), true)
+    }
+
+    pub fn with(directory: Directory, record: bool) -> World {
+        let config = SwitchboardConfig {
+            record,
+            data_dir: PathBuf::from("/var/lib/callbox"),
+            first_call_id: 1,
+            ring_timeout: Duration::from_secs(60),
+            rtp_timeout: Duration::from_secs(60),
+        };
+        World {
+            board: Switchboard::new(config, directory),
+            start: Instant::now(),
+            elapsed: Duration::ZERO,
+            log: Vec::new(),
+            rows: BTreeMap::new(),
+            trails: BTreeMap::new(),
+            next_port: 20000,
+            next_incoming: 1,
+        }
+    }
+
+    pub fn now(&self) -> Now {
+        let wall = Utc
+            .with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
+            .single()
+            .expect("a valid date")
+            + chrono::Duration::from_std(self.elapsed).expect("short durations");
+        Now {
+            mono: self.start + self.elapsed,
+            wall,
+        }
+    }
+
+    /// Feed an input and drain, answering media opens at once. Returns the SIP
+    /// commands it caused (the part phones and carriers see).
+    pub fn feed(&mut self, input: Input) -> Vec<SipCommand> {
+        let mut pending = vec![input];
+        let mut sip = Vec::new();
+        while let Some(input) = pending.pop() {
+            let now = self.now();
+            self.board.handle(now, input);
+            while let Some(out) = self.board.poll_output() {
+                match &out {
+                    Output::Media(MediaCommand::Open { leg }) => {
+                        let local = SocketAddr::from(([10, 0, 0, 1], self.next_port));
+                        self.next_port += 2;
+                        pending.insert(0, Input::Media(MediaEvent::Opened { leg: *leg, local }));
+                    }
+                    Output::Sip(cmd) => sip.push(cmd.clone()),
+                    Output::Store(StoreOp::Call(row)) => {
+                        self.rows.insert(row.id.0, (**row).clone());
+                    }
+                    Output::Store(StoreOp::CallEvent(line)) => {
+                        self.trails
+                            .entry(line.call.0)
+                            .or_default()
+                            .push((**line).clone());
+                    }
+                    Output::Media(_) => {}
+                }
+                self.log.push(out);
+            }
+        }
+        sip
+    }
+
+    pub fn sip(&mut self, event: SipEvent) -> Vec<SipCommand> {
+        self.feed(Input::Sip(event))
+    }
+
+    /// Move the clock, firing the switchboard's timeouts on the way.
+    pub fn advance(&mut self, by: Duration) -> Vec<SipCommand> {
+        let target = self.elapsed + by;
+        let mut sip = Vec::new();
+        while let Some(at) = self.board.poll_timeout() {
+            let at = at.duration_since(self.start);
+            if at > target {
+                break;
+            }
+            self.elapsed = at.max(self.elapsed);
+            sip.extend(self.feed(Input::Timeout));
+        }
+        self.elapsed = target;
+        sip
+    }
+
+    /// A new incoming INVITE; returns its leg and what the switchboard sent.
+    pub fn invite(
+        &mut self,
+        source: CallSource,
+        from: &str,
+        to: &str,
+        offer: Option<MediaDesc>,
+    ) -> (LegId, Vec<SipCommand>) {
+        let leg = LegId(LegId::INCOMING | self.next_incoming);
+        self.next_incoming += 1;
+        let sent = self.sip(SipEvent::IncomingCall {
+            leg,
+            source,
+            from_user: from.into(),
+            from_display: None,
+            to_user: to.into(),
+            offer,
+            sip_call_id: format!("sim-{}", leg.0),
+        });
+        (leg, sent)
+    }
+
+    pub fn media_commands(&self) -> Vec<&MediaCommand> {
+        self.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::Media(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn row(&self, call: i64) -> &CallRecord {
+        self.rows.get(&call).expect("the call has a row")
+    }
+
+    pub fn trail_kinds(&self, call: i64) -> Vec<&'static str> {
+        self.trails
+            .get(&call)
+            .map(|t| t.iter().map(|l| l.kind.as_str()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every test ends here: no call, no leg, no timer left behind, every opened
+    /// media endpoint closed, and trail lines numbered without gaps.
+    pub fn assert_idle(&self) {
+        assert_eq!(self.board.active_calls(), 0, "calls leaked");
+        assert_eq!(self.board.active_legs(), 0, "legs leaked");
+        assert_eq!(self.board.poll_timeout(), None, "timers leaked");
+        let mut open = std::collections::BTreeSet::new();
+        for m in self.media_commands() {
+            match m {
+                MediaCommand::Open { leg } => {
+                    open.insert(*leg);
+                }
+                MediaCommand::Close { leg } => {
+                    assert!(open.remove(leg), "{leg} closed twice or never opened");
+                }
+                _ => {}
+            }
+        }
+        assert!(open.is_empty(), "media endpoints left open: {open:?}");
+        for (call, lines) in &self.trails {
+            let seqs: Vec<u32> = lines.iter().map(|l| l.seq).collect();
+            let expected: Vec<u32> = (0..lines.len() as u32).collect();
+            assert_eq!(seqs, expected, "trail of call {call} out of order");
+        }
+        for row in self.rows.values() {
+            assert!(row.ended_at.is_some(), "call {} never closed", row.id.0);
+        }
+    }
+}
+
+/// The outgoing INVITE among `sent`, with its leg.
+pub fn invite_of(sent: &[SipCommand]) -> (LegId, Target, MediaDesc, String) {
+    sent.iter()
+        .find_map(|c| match c {
+            SipCommand::Invite {
+                leg,
+                target,
+                media,
+                from_user,
+                ..
+            } => Some((*leg, target.clone(), media.clone(), from_user.clone())),
+            _ => None,
+        })
+        .expect("an INVITE was sent")
+}
+
+/// The response codes sent to `leg`, in order.
+pub fn responses_to(sent: &[SipCommand], to: LegId) -> Vec<u16> {
+    sent.iter()
+        .filter_map(|c| match c {
+            SipCommand::Respond { leg, code, .. } if *leg == to => Some(*code),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn hangups(sent: &[SipCommand]) -> Vec<LegId> {
+    sent.iter()
+        .filter_map(|c| match c {
+            SipCommand::Hangup { leg } => Some(*leg),
+            _ => None,
+        })
+        .collect()
+}
