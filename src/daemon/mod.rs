@@ -1,0 +1,160 @@
+//! Wiring: opens the store, starts the rooms on their threads, and runs the
+//! switchboard's loop until a signal asks it to stop.
+//!
+//! Start-up order matters: the store first (the directory comes from it), then
+//! media, then SIP (which may hand us calls at once), then HTTP. Shutdown is the
+//! reverse, so no room is left sending to one that has gone.
+
+mod board_loop;
+pub mod logger;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::bounded;
+
+use crate::api;
+use crate::config::Config;
+use crate::core::{Switchboard, SwitchboardConfig};
+use crate::media::{self, MediaConfig};
+use crate::sip::{self, SipConfig};
+use crate::store::{self, Store};
+
+/// Room event queues. A full SIP queue makes the SIP room refuse new calls with 503
+/// rather than block Sofia; media events are few (opens, digits, timeouts).
+const SIP_QUEUE: usize = 4096;
+const MEDIA_QUEUE: usize = 4096;
+
+/// How long an unanswered callee rings before the caller is told 480.
+const RING_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why the daemon could not start or stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Sip(#[from] sip::SipError),
+    #[error(transparent)]
+    Media(#[from] media::MediaError),
+    #[error(transparent)]
+    Api(#[from] api::ApiError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Run callbox until SIGTERM or SIGINT.
+pub fn serve(config: Config) -> Result<(), DaemonError> {
+    let data_dir = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).map_err(|source| DaemonError::DataDir { path: data_dir.clone(), source })?;
+    let db_path = data_dir.join("callbox.db");
+    let mut store = Store::open(&db_path)?;
+    let demo = store.seed_demo_if_empty()?;
+    let directory = store.load_directory(&config.sip.outbound_prefix)?;
+    let first_call_id = store.next_call_id()?;
+    drop(store);
+    let writer = store::spawn_writer(&db_path)?;
+
+    let (media_tx, media_rx) = bounded(MEDIA_QUEUE);
+    let media = media::spawn(
+        MediaConfig {
+            bind: config.rtp.bind,
+            advertise: config.rtp.advertise,
+            port_min: config.rtp.port_min,
+            port_max: config.rtp.port_max,
+            rtp_timeout: config.rtp.timeout,
+        },
+        media_tx,
+    )?;
+    let (sip_tx, sip_rx) = bounded(SIP_QUEUE);
+    let sip = sip::spawn(
+        SipConfig {
+            listen: config.sip.listen,
+            realm: config.sip.realm.clone(),
+            user_agent: config.sip.user_agent.clone(),
+            min_expires: config.sip.min_expires,
+            max_expires: config.sip.max_expires,
+            nonce_lifetime: config.sip.nonce_lifetime,
+            qualify_interval: config.sip.qualify_interval,
+            session_expires: config.sip.session_expires,
+        },
+        directory.clone(),
+        sip_tx,
+    )?;
+    let status = Arc::new(api::Status::new(env!("CARGO_PKG_VERSION")));
+    let http = api::spawn(config.http.listen, status.clone())?;
+
+    let sip_addr = sip.local_addr();
+    log::info!("SIP on {sip_addr} (UDP and TCP), HTTP on {}, data in {}", http.local_addr(), data_dir.display());
+    println!("callbox {} is running.", env!("CARGO_PKG_VERSION"));
+    println!("  SIP   {sip_addr} (UDP and TCP)");
+    println!("  web   http://{}/health", http.local_addr());
+    println!("  data  {}", data_dir.display());
+    if let Some(demo) = demo {
+        print_demo(&demo, &config, sip_addr.port());
+    }
+
+    let (stop_tx, stop_rx) = bounded(1);
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
+        .map_err(DaemonError::Signals)?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                log::info!("signal {signal}: stopping");
+                let _ = stop_tx.send(());
+            }
+        })
+        .map_err(DaemonError::Signals)?;
+
+    let mut board = Switchboard::new(
+        SwitchboardConfig {
+            record: config.recording.enabled,
+            data_dir: data_dir.clone(),
+            first_call_id,
+            ring_timeout: RING_TIMEOUT,
+            rtp_timeout: config.rtp.timeout,
+        },
+        directory,
+    );
+    board_loop::run(
+        &mut board,
+        board_loop::Wiring {
+            sip_events: sip_rx,
+            media_events: media_rx,
+            stop: stop_rx,
+            sip: &sip,
+            media: &media,
+            store: &writer,
+            status,
+        },
+    );
+
+    sip.shutdown();
+    media.shutdown();
+    http.shutdown();
+    writer.shutdown();
+    log::info!("stopped");
+    Ok(())
+}
+
+fn print_demo(demo: &store::DemoSeed, config: &Config, sip_port: u16) {
+    let host = match config.rtp.advertise {
+        ip if ip.is_unspecified() => "this machine's address".to_string(),
+        ip => ip.to_string(),
+    };
+    println!();
+    println!("A demo call center was set up. Register a softphone (e.g. Linphone, MicroSIP, baresip):");
+    println!("  server   {host}:{sip_port} (UDP or TCP)");
+    for (user, password) in &demo.devices {
+        println!("  user {user:<6} password {password}");
+    }
+    if let Some((first, _)) = demo.devices.first() {
+        let other = demo.devices.get(1).map_or("1002", |(u, _)| u.as_str());
+        println!("Then call {other} from {first}. Dial {}<number> to call out through the trunk.", config.sip.outbound_prefix);
+    }
+    println!("Service number {} rings the first phone. These passwords are shown once.", demo.service_number);
+}
