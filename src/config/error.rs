@@ -113,7 +113,7 @@ impl Source<'_> {
     }
 
     /// Turns the toml crate's error into ours, recovering the key from the text.
-    pub fn from_toml(&self, err: &toml::de::Error) -> ConfigError {
+    pub fn toml_error(&self, err: &toml::de::Error) -> ConfigError {
         let message = err.message().trim().replace('\n', "; ");
         let Some(span) = err.span() else {
             return ConfigError::Invalid {

@@ -20,7 +20,7 @@ use super::{Config, ConfigError, LogLevel};
 
 pub fn lift(text: &str, origin: &str) -> Result<Config, ConfigError> {
     let src = Source { text, origin };
-    let raw: RawConfig = toml::from_str(text).map_err(|e| src.from_toml(&e))?;
+    let raw: RawConfig = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     let mut c = Config::default();
 
     if let Some(v) = &raw.data_dir {
