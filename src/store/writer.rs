@@ -95,6 +95,15 @@ impl StoreWriter {
     }
 }
 
+impl std::fmt::Debug for StoreWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queued = self.tx.as_ref().map_or(0, Sender::len);
+        f.debug_struct("StoreWriter")
+            .field("queued", &queued)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for StoreWriter {
     fn drop(&mut self) {
         // Closing the channel is the stop signal: the thread drains what is left first.
