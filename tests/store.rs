@@ -80,9 +80,7 @@ fn refuses_a_database_from_a_newer_callbox() {
         .pragma_update(None, "user_version", newer)
         .unwrap();
 
-    let err = Store::open(&path)
-        .err()
-        .expect("a newer database must be refused");
+    let err = Store::open(&path).expect_err("a newer database must be refused");
     assert!(
         matches!(err, StoreError::TooNew { found, .. } if found == newer),
         "{err:?}"

@@ -57,7 +57,10 @@ pub struct Now {
 impl Now {
     /// The real clocks, for the driver. Tests build `Now` from a simulated clock.
     pub fn system() -> Now {
-        Now { mono: Instant::now(), wall: Utc::now() }
+        Now {
+            mono: Instant::now(),
+            wall: Utc::now(),
+        }
     }
 }
 

@@ -53,11 +53,19 @@ pub enum SipEvent {
         sip_call_id: String,
     },
     /// A provisional response to our INVITE (180, 183), with early media if 183 had SDP.
-    Progress { leg: LegId, code: u16, early: Option<MediaDesc> },
+    Progress {
+        leg: LegId,
+        code: u16,
+        early: Option<MediaDesc>,
+    },
     /// A 2xx to our INVITE; Sofia has sent the ACK.
     Answered { leg: LegId, answer: MediaDesc },
     /// A final non-2xx to our INVITE (including 408 on timeout, 487 after our CANCEL).
-    Rejected { leg: LegId, code: u16, reason: String },
+    Rejected {
+        leg: LegId,
+        code: u16,
+        reason: String,
+    },
     /// The peer ended an established dialog (BYE), or cancelled its INVITE.
     HungUp { leg: LegId, cancelled: bool },
     /// A re-INVITE on an established dialog: hold (sendonly/inactive), resume, or a new
@@ -65,7 +73,11 @@ pub enum SipEvent {
     Reoffer { leg: LegId, offer: MediaDesc },
     /// A device's reachability changed: `contacts` registered (or static) contacts,
     /// `reachable` false when qualify pings go unanswered.
-    DeviceStatus { device: DeviceId, contacts: usize, reachable: bool },
+    DeviceStatus {
+        device: DeviceId,
+        contacts: usize,
+        reachable: bool,
+    },
 }
 
 /// Commands to the SIP room.
@@ -73,7 +85,12 @@ pub enum SipEvent {
 pub enum SipCommand {
     /// Answer an incoming INVITE: 180/183 (183 carries `media` as early media) or a
     /// final answer. A 2xx must carry `media`.
-    Respond { leg: LegId, code: u16, reason: String, media: Option<MediaDesc> },
+    Respond {
+        leg: LegId,
+        code: u16,
+        reason: String,
+        media: Option<MediaDesc>,
+    },
     /// Start an outgoing leg.
     Invite {
         leg: LegId,
@@ -100,41 +117,85 @@ pub enum SipCommand {
 pub enum MediaCommand {
     /// Bind an RTP socket for `leg` from the port range; answered by `Opened` or
     /// `OpenFailed`.
-    Open { leg: LegId },
+    Open {
+        leg: LegId,
+    },
     /// Where to send and how to encode, from the peer's SDP. Until set, nothing is sent.
     /// `dtmf_pt` is the peer's telephone-event payload type.
-    Configure { leg: LegId, remote: SocketAddr, codec: Codec, dtmf_pt: Option<u8> },
+    Configure {
+        leg: LegId,
+        remote: SocketAddr,
+        codec: Codec,
+        dtmf_pt: Option<u8>,
+    },
     /// Relay audio between two legs (both ways), transcoding when codecs differ and
     /// passing telephone-events on. Replaces any earlier bridge of either leg.
-    Bridge { a: LegId, b: LegId },
+    Bridge {
+        a: LegId,
+        b: LegId,
+    },
     /// Stop relaying between `leg` and its partner.
-    Unbridge { leg: LegId },
+    Unbridge {
+        leg: LegId,
+    },
     /// Hold: the leg neither sends nor expects audio, and its inactivity timer stops.
-    Hold { leg: LegId, on: bool },
+    Hold {
+        leg: LegId,
+        on: bool,
+    },
     /// Play a prompt (decoded and cached) to `leg`, replacing what it hears; `looped`
     /// repeats it until `StopPlay`.
-    Play { leg: LegId, file: PathBuf, looped: bool },
-    StopPlay { leg: LegId },
+    Play {
+        leg: LegId,
+        file: PathBuf,
+        looped: bool,
+    },
+    StopPlay {
+        leg: LegId,
+    },
     /// Record the bridge of `a` (left channel: what `a` sent) and `b` (right) to a
     /// stereo 8 kHz WAV at `path`, readable even if the process dies mid-call.
-    Record { a: LegId, b: LegId, path: PathBuf },
+    Record {
+        a: LegId,
+        b: LegId,
+        path: PathBuf,
+    },
     /// Release the socket; a recording that involves the leg is finalised.
-    Close { leg: LegId },
+    Close {
+        leg: LegId,
+    },
 }
 
 /// Events from the media room.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaEvent {
-    Opened { leg: LegId, local: SocketAddr },
-    OpenFailed { leg: LegId, reason: String },
+    Opened {
+        leg: LegId,
+        local: SocketAddr,
+    },
+    OpenFailed {
+        leg: LegId,
+        reason: String,
+    },
     /// An RFC 4733 digit ended (end bit seen), with its duration.
-    Dtmf { leg: LegId, digit: char, duration_ms: u32 },
+    Dtmf {
+        leg: LegId,
+        digit: char,
+        duration_ms: u32,
+    },
     /// No RTP for the configured time on a leg that is not on hold.
-    RtpTimeout { leg: LegId },
+    RtpTimeout {
+        leg: LegId,
+    },
     /// A non-looped prompt finished.
-    PlayDone { leg: LegId },
+    PlayDone {
+        leg: LegId,
+    },
     /// A recording was closed; `seconds` of audio were written.
-    RecordingDone { path: PathBuf, seconds: f64 },
+    RecordingDone {
+        path: PathBuf,
+        seconds: f64,
+    },
 }
 
 // ---------------------------------------------------------------- store

@@ -29,7 +29,11 @@ pub struct Switchboard {
 
 impl Switchboard {
     pub fn new(config: SwitchboardConfig, directory: Directory) -> Switchboard {
-        Switchboard { config, directory, outputs: VecDeque::new() }
+        Switchboard {
+            config,
+            directory,
+            outputs: VecDeque::new(),
+        }
     }
 
     pub fn handle(&mut self, _now: Now, _input: Input) {
