@@ -5,7 +5,6 @@
 //! the pure core meets real time; everything here is plumbing, no decisions.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, select};
@@ -57,8 +56,8 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
         while let Some(output) = board.poll_output() {
             carry_out(&wiring, output);
         }
-        wiring.status.calls_active.store(board.active_calls() as u64, Ordering::Relaxed);
-        wiring.status.devices_registered.store(board.devices_reachable() as u64, Ordering::Relaxed);
+        wiring.status.set_calls_active(board.active_calls());
+        wiring.status.set_devices_registered(board.devices_reachable());
     }
 }
 

@@ -8,6 +8,7 @@
 mod board_loop;
 pub mod logger;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +53,13 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     std::fs::create_dir_all(&data_dir).map_err(|source| DaemonError::DataDir { path: data_dir.clone(), source })?;
     let db_path = data_dir.join("callbox.db");
     let mut store = Store::open(&db_path)?;
-    let demo = store.seed_demo_if_empty()?;
+    // The demo logins are printed at first start, and again whenever a person is
+    // watching the terminal (`make run`), never into a service's log after that.
+    let demo = match store.seed_demo_if_empty()? {
+        Some(seed) => Some(seed),
+        None if std::io::stdout().is_terminal() => store.demo_seed()?,
+        None => None,
+    };
     let directory = store.load_directory(&config.sip.outbound_prefix)?;
     let first_call_id = store.next_call_id()?;
     drop(store);
@@ -62,7 +69,7 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     let media = media::spawn(
         MediaConfig {
             bind: config.rtp.bind,
-            advertise: config.rtp.advertise,
+            advertise: config.rtp.advertise_ip(),
             port_min: config.rtp.port_min,
             port_max: config.rtp.port_max,
             rtp_timeout: config.rtp.timeout,
@@ -75,16 +82,16 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
             listen: config.sip.listen,
             realm: config.sip.realm.clone(),
             user_agent: config.sip.user_agent.clone(),
-            min_expires: config.sip.min_expires,
-            max_expires: config.sip.max_expires,
+            min_expires: seconds(config.sip.min_expires),
+            max_expires: seconds(config.sip.max_expires),
             nonce_lifetime: config.sip.nonce_lifetime,
             qualify_interval: config.sip.qualify_interval,
-            session_expires: config.sip.session_expires,
+            session_expires: config.sip.session_expires.map_or(0, seconds),
         },
         directory.clone(),
         sip_tx,
     )?;
-    let status = Arc::new(api::Status::new(env!("CARGO_PKG_VERSION")));
+    let status = Arc::new(api::Status::new());
     let http = api::spawn(config.http.listen, status.clone())?;
 
     let sip_addr = sip.local_addr();
@@ -141,11 +148,12 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
+fn seconds(d: Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+}
+
 fn print_demo(demo: &store::DemoSeed, config: &Config, sip_port: u16) {
-    let host = match config.rtp.advertise {
-        ip if ip.is_unspecified() => "this machine's address".to_string(),
-        ip => ip.to_string(),
-    };
+    let host = config.rtp.advertise_ip();
     println!();
     println!("A demo call center was set up. Register a softphone (e.g. Linphone, MicroSIP, baresip):");
     println!("  server   {host}:{sip_port} (UDP or TCP)");

@@ -1,1 +1,88 @@
-//! Placeholder for the store room.
+//! The store room: SQLite, its schema, and the one thread that writes call history.
+//!
+//! It owns the database file under the data directory: devices, trunks and service
+//! numbers (read into a [`Directory`](crate::core::Directory) for routing), and the
+//! facts that accumulate (calls, the call trail, recordings). It must never be
+//! imported by `core`, and nothing outside this room names `rusqlite`.
+//!
+//! Two ways in: [`Store`] is one connection for set-up, admin changes and reads (the
+//! daemon at start, the API, tests); [`spawn_writer`] starts the thread that applies
+//! the switchboard's [`StoreOp`](crate::core::StoreOp)s in batches, so a slow disk
+//! never stalls call handling for longer than the writer's queue takes to fill.
+//!
+//! The tricky parts: the schema changes only through `migrations/` (see `schema.rs`);
+//! times are stored as fixed-width ISO-8601 UTC text (see `rows.rs`); recording paths
+//! under the data directory are stored relative to it, so a moved data directory keeps
+//! its recordings.
+
+mod error;
+mod read;
+mod rows;
+mod schema;
+mod seed;
+mod write;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+pub use error::StoreError;
+pub use schema::SCHEMA_VERSION;
+pub use seed::{DEMO_SERVICE_NUMBER, DEMO_TRUNK_HOST, DEMO_TRUNK_NAME, DEMO_USERS, DemoSeed};
+pub use writer::{StoreWriter, spawn_writer};
+
+use crate::core::{Codec, TrunkRegistration};
+
+/// A device to add: a phone that registers (or a gateway at `static_contact`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDevice {
+    pub user: String,
+    pub password: String,
+    pub name: String,
+    pub static_contact: Option<String>,
+}
+
+/// A trunk to add.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTrunk {
+    pub name: String,
+    pub host: String,
+    pub inbound_peers: Vec<std::net::IpAddr>,
+    pub outbound_proxy: Option<String>,
+    pub register: Option<TrunkRegistration>,
+    pub caller_id: String,
+    pub codecs: Vec<Codec>,
+}
+
+/// One connection to the database. Not `Sync`: give each thread its own `Store`.
+pub struct Store {
+    conn: Connection,
+    /// The directory holding the database; recording paths are stored relative to it.
+    data_dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, creating its parent
+    /// directory, and migrates it to this binary's schema. A database written by a newer
+    /// callbox is refused with [`StoreError::TooNew`].
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let data_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if !data_dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(&data_dir).map_err(|source| StoreError::CreateDir {
+                path: data_dir.clone(),
+                source,
+            })?;
+        }
+        let conn = schema::open_connection(path)?;
+        Ok(Store { conn, data_dir })
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}

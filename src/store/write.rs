@@ -1,0 +1,222 @@
+//! Every write: admin additions (devices, trunks, service numbers) and the
+//! switchboard's call rows and trail.
+//!
+//! The `apply_*` functions take a bare `&Connection` so the writer thread can run many
+//! of them inside one transaction; the `Store` methods wrap them for single use. All
+//! values go through bound parameters, never into SQL text.
+//!
+//! The tricky part: a call row is rewritten whole on every change (an upsert on its
+//! id), and its recording row is created the first time the call names a file, then
+//! completed by `record_recording` when the media room closes that file (which may
+//! arrive first: the statement handles both orders).
+
+use std::path::Path;
+
+use chrono::Utc;
+use rusqlite::{Connection, params};
+
+use super::rows::{codecs_to_sql, peers_to_sql, time_to_sql};
+use super::{NewDevice, NewTrunk, Store, StoreError};
+use crate::core::{CallEventRecord, CallId, CallRecord, DeviceId, StoreOp, TrunkId};
+
+impl Store {
+    /// Adds a device. A user name already taken is [`StoreError::Duplicate`].
+    pub fn add_device(&mut self, d: &NewDevice) -> Result<DeviceId, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO devices (user, password, name, static_contact, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    d.user,
+                    d.password,
+                    d.name,
+                    d.static_contact,
+                    time_to_sql(&Utc::now())
+                ],
+            )
+            .map_err(|e| duplicate(e, "device user", &d.user))?;
+        Ok(DeviceId(self.conn.last_insert_rowid()))
+    }
+
+    /// Adds a trunk. A name already taken is [`StoreError::Duplicate`].
+    pub fn add_trunk(&mut self, t: &NewTrunk) -> Result<TrunkId, StoreError> {
+        let reg = t.register.as_ref();
+        self.conn
+            .execute(
+                "INSERT INTO trunks (name, host, inbound_peers, outbound_proxy, register_user,
+                     register_password, register_expires, caller_id, codecs, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    t.name,
+                    t.host,
+                    peers_to_sql(&t.inbound_peers),
+                    t.outbound_proxy,
+                    reg.map(|r| &r.user),
+                    reg.map(|r| &r.password),
+                    reg.map(|r| r.expires_secs),
+                    t.caller_id,
+                    codecs_to_sql(&t.codecs),
+                    time_to_sql(&Utc::now()),
+                ],
+            )
+            .map_err(|e| duplicate(e, "trunk name", &t.name))?;
+        Ok(TrunkId(self.conn.last_insert_rowid()))
+    }
+
+    /// Adds a service number reached through `trunk`, ringing `device` (if any).
+    pub fn add_service_number(
+        &mut self,
+        number: &str,
+        trunk: TrunkId,
+        device: Option<DeviceId>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO service_numbers (number, trunk_id, device_id) VALUES (?1, ?2, ?3)",
+                params![number, trunk.0, device.map(|d| d.0)],
+            )
+            .map_err(|e| {
+                if StoreError::is_foreign_key_violation(&e) {
+                    let device = device.map_or("none".to_owned(), |d| d.0.to_string());
+                    StoreError::NotFound {
+                        what: "trunk or device",
+                        value: format!("(trunk {}, device {device})", trunk.0),
+                    }
+                } else {
+                    duplicate(e, "service number", number)
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Applies one switchboard write: a call row is upserted whole, a trail line
+    /// inserted. A call's row must be written before its first trail line.
+    pub fn apply(&mut self, op: &StoreOp) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        apply_op(&tx, &self.data_dir, op)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records that the recording at `path` is closed with `seconds` of audio.
+    pub fn record_recording(&mut self, path: &Path, seconds: f64) -> Result<(), StoreError> {
+        apply_recording(&self.conn, &self.data_dir, path, seconds)
+    }
+}
+
+/// The call a write belongs to, for the log line when it fails.
+pub fn op_call_id(op: &StoreOp) -> CallId {
+    match op {
+        StoreOp::Call(c) => c.id,
+        StoreOp::CallEvent(e) => e.call,
+    }
+}
+
+pub fn apply_op(conn: &Connection, data_dir: &Path, op: &StoreOp) -> Result<(), StoreError> {
+    match op {
+        StoreOp::Call(c) => upsert_call(conn, data_dir, c),
+        StoreOp::CallEvent(e) => insert_event(conn, e),
+    }
+}
+
+fn upsert_call(conn: &Connection, data_dir: &Path, c: &CallRecord) -> Result<(), StoreError> {
+    let recording = c.recording.as_deref().map(|p| stored_path(data_dir, p));
+    conn.prepare_cached(
+        "INSERT INTO calls (id, direction, from_number, to_number, service_number, device_id,
+             trunk_id, sip_call_id, started_at, answered_at, ended_at, hangup_by, end_cause,
+             sip_code, recording)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (id) DO UPDATE SET
+             direction = excluded.direction, from_number = excluded.from_number,
+             to_number = excluded.to_number, service_number = excluded.service_number,
+             device_id = excluded.device_id, trunk_id = excluded.trunk_id,
+             sip_call_id = excluded.sip_call_id, started_at = excluded.started_at,
+             answered_at = excluded.answered_at, ended_at = excluded.ended_at,
+             hangup_by = excluded.hangup_by, end_cause = excluded.end_cause,
+             sip_code = excluded.sip_code, recording = excluded.recording",
+    )?
+    .execute(params![
+        c.id.0,
+        c.direction.as_str(),
+        c.from_number,
+        c.to_number,
+        c.service_number,
+        c.device.map(|d| d.0),
+        c.trunk.map(|t| t.0),
+        c.sip_call_id,
+        time_to_sql(&c.started_at),
+        c.answered_at.as_ref().map(time_to_sql),
+        c.ended_at.as_ref().map(time_to_sql),
+        c.hangup_by.map(|h| h.as_str()),
+        c.end_cause,
+        c.sip_code,
+        recording,
+    ])?;
+    if let Some(path) = recording {
+        conn.prepare_cached(
+            "INSERT INTO recordings (path, call_id, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (path) DO UPDATE SET call_id = excluded.call_id",
+        )?
+        .execute(params![path, c.id.0, time_to_sql(&Utc::now())])?;
+    }
+    Ok(())
+}
+
+fn insert_event(conn: &Connection, e: &CallEventRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO call_events (call_id, seq, at, kind, party, sip_code, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.call.0,
+        e.seq,
+        time_to_sql(&e.at),
+        e.kind.as_str(),
+        e.party,
+        e.sip_code,
+        e.detail,
+    ])?;
+    Ok(())
+}
+
+pub fn apply_recording(
+    conn: &Connection,
+    data_dir: &Path,
+    path: &Path,
+    seconds: f64,
+) -> Result<(), StoreError> {
+    // The media room may close a file before the switchboard's call row names it; the
+    // row is then created here and linked to its call when the call row arrives.
+    conn.prepare_cached(
+        "INSERT INTO recordings (path, call_id, seconds, created_at)
+         VALUES (?1, (SELECT max(id) FROM calls WHERE recording = ?1), ?2, ?3)
+         ON CONFLICT (path) DO UPDATE SET seconds = excluded.seconds",
+    )?
+    .execute(params![
+        stored_path(data_dir, path),
+        seconds,
+        time_to_sql(&Utc::now())
+    ])?;
+    Ok(())
+}
+
+/// Paths under the data directory are stored relative to it.
+pub fn stored_path(data_dir: &Path, path: &Path) -> String {
+    let rel = if data_dir.as_os_str().is_empty() {
+        path
+    } else {
+        path.strip_prefix(data_dir).unwrap_or(path)
+    };
+    rel.to_string_lossy().into_owned()
+}
+
+fn duplicate(e: rusqlite::Error, what: &'static str, value: &str) -> StoreError {
+    if StoreError::is_unique_violation(&e) {
+        StoreError::Duplicate {
+            what,
+            value: value.to_owned(),
+        }
+    } else {
+        StoreError::Sqlite(e)
+    }
+}
