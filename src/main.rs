@@ -18,8 +18,6 @@ commands:
 Without --config, /etc/callbox/callbox.toml is read when it exists; otherwise the
 built-in defaults apply (data under ./var).";
 
-const INSTALLED_CONFIG: &str = "/etc/callbox/callbox.toml";
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut command = None;
@@ -74,7 +72,7 @@ fn main() -> ExitCode {
 /// The configuration and where it came from, or the exit code for a bad one.
 fn load_config(path: Option<PathBuf>) -> Result<(Config, String), ExitCode> {
     let path = path.or_else(|| {
-        let installed = PathBuf::from(INSTALLED_CONFIG);
+        let installed = PathBuf::from(callbox::config::DEFAULT_PATH);
         installed.exists().then_some(installed)
     });
     match path {
