@@ -1,0 +1,412 @@
+//! The RTP load of the bench: the trunk's streams and the phones' echoes, on
+//! loopback, counted exactly.
+//!
+//! It owns every RTP socket of the fake carrier (one per call slot on the trunk's
+//! address) and of the fake phones (one per slot on the phones' address), each side
+//! on its own thread with one mio poll loop. A trunk stream sends 172-byte PCMA
+//! packets (12-byte header, 160 bytes of speech from sipp's g711a.pcap) every 20 ms;
+//! a phone socket sends back every packet it gets to where it came from. It must
+//! never block on a socket nor slow down to match the box: a late packet is counted
+//! as late, not skipped, so the box sees the offered rate.
+//!
+//! The tricky part is the ports: sipp advertises `[auto_media_port+4]`, i.e.
+//! `base + 4 * (call_number - 1) mod 10000 + 4`, so the sockets are bound before sipp
+//! starts at exactly those ports, and a call's stream starts when sipp logs its
+//! answer with the box's RTP address (see `sipp.rs`).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{self, ErrorKind};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+/// Call slots per side: sipp's `[auto_media_port]` wraps after 10000 / 4 calls.
+pub const SLOTS: usize = 2500;
+/// One packet every 20 ms, as a G.711 phone sends.
+pub const PTIME: Duration = Duration::from_millis(20);
+pub const PACKET_LEN: usize = 172;
+const PAYLOAD_LEN: usize = PACKET_LEN - 12;
+const WAKER: Token = Token(usize::MAX);
+/// A send this late (behind its 20 ms slot) means the generator, not the box, was short of CPU.
+const LATE: Duration = Duration::from_millis(20);
+
+/// Where sipp's `[auto_media_port+4]` puts a call's media.
+#[derive(Debug, Clone, Copy)]
+pub struct PortPlan {
+    pub ip: IpAddr,
+    /// What sipp gets as `-mp`.
+    pub base: u16,
+}
+
+impl PortPlan {
+    pub fn slot_port(&self, slot: usize) -> u16 {
+        // Slots are below SLOTS and base is at most 50000 (see bind_plan), so this fits.
+        self.base + 4 * slot as u16 + 4
+    }
+
+    /// The slot sipp used for its call number `n` (1-based).
+    pub fn slot_of_call(n: u64) -> usize {
+        (n.saturating_sub(1) % SLOTS as u64) as usize
+    }
+
+    pub fn slot_addr(&self, slot: usize) -> SocketAddr {
+        SocketAddr::new(self.ip, self.slot_port(slot))
+    }
+}
+
+/// Packet counters, shared with the threads; read them as a [`Counts`] snapshot.
+#[derive(Debug, Default)]
+struct Counters {
+    sent: AtomicU64,
+    send_failed: AtomicU64,
+    late: AtomicU64,
+    phone_rx: AtomicU64,
+    phone_tx: AtomicU64,
+    trunk_rx: AtomicU64,
+    streams_started: AtomicU64,
+}
+
+/// A snapshot of the counters; subtract two to get one run's figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Packets the trunk side sent towards the box.
+    pub sent: u64,
+    pub send_failed: u64,
+    /// Sends more than 20 ms behind their slot.
+    pub late: u64,
+    /// Packets the phones received (the box's trunk-to-phone relay).
+    pub phone_rx: u64,
+    /// Packets the phones sent back.
+    pub phone_tx: u64,
+    /// Echoes back at the trunk (the box's phone-to-trunk relay).
+    pub trunk_rx: u64,
+    pub streams_started: u64,
+}
+
+impl Counts {
+    pub fn since(&self, earlier: &Counts) -> Counts {
+        Counts {
+            sent: self.sent - earlier.sent,
+            send_failed: self.send_failed - earlier.send_failed,
+            late: self.late - earlier.late,
+            phone_rx: self.phone_rx - earlier.phone_rx,
+            phone_tx: self.phone_tx - earlier.phone_tx,
+            trunk_rx: self.trunk_rx - earlier.trunk_rx,
+            streams_started: self.streams_started - earlier.streams_started,
+        }
+    }
+
+    /// Packets offered to the relay in both directions, and those that came out.
+    pub fn offered_and_delivered(&self) -> (u64, u64) {
+        (self.sent + self.phone_tx, self.phone_rx + self.trunk_rx)
+    }
+
+    /// Lost fraction over both directions (0 when nothing was offered).
+    pub fn loss(&self) -> f64 {
+        let (offered, delivered) = self.offered_and_delivered();
+        if offered == 0 {
+            return 0.0;
+        }
+        offered.saturating_sub(delivered) as f64 / offered as f64
+    }
+}
+
+impl Counters {
+    fn snapshot(&self) -> Counts {
+        Counts {
+            sent: self.sent.load(Ordering::Relaxed),
+            send_failed: self.send_failed.load(Ordering::Relaxed),
+            late: self.late.load(Ordering::Relaxed),
+            phone_rx: self.phone_rx.load(Ordering::Relaxed),
+            phone_tx: self.phone_tx.load(Ordering::Relaxed),
+            trunk_rx: self.trunk_rx.load(Ordering::Relaxed),
+            streams_started: self.streams_started.load(Ordering::Relaxed),
+        }
+    }
+}
+
+enum Cmd {
+    Start { slot: usize, to: SocketAddr, packets: u32, after: Duration },
+}
+
+/// A cheap, cloneable way to start streams from another thread (the sipp log reader).
+#[derive(Clone)]
+pub struct RigHandle {
+    cmds: Sender<Cmd>,
+    waker: Arc<Waker>,
+}
+
+impl RigHandle {
+    /// Sends `packets` packets from `slot`'s socket to `to`, one every 20 ms from
+    /// `after` from now on.
+    pub fn start_stream(&self, slot: usize, to: SocketAddr, packets: u32, after: Duration) {
+        // The rig outlives every handle's user in main; a send after it stopped is moot.
+        let _ = self.cmds.send(Cmd::Start { slot, to, packets, after });
+        let _ = self.waker.wake();
+    }
+}
+
+/// The running rig: two threads, stopped and joined on drop.
+pub struct Rig {
+    pub trunk: PortPlan,
+    pub phone: PortPlan,
+    handle: RigHandle,
+    counters: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+    phone_waker: Arc<Waker>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Rig {
+    /// Binds SLOTS sockets on each address (trying a few bases until all bind) and
+    /// starts both loops. `frames` are the 160-byte payloads to cycle through.
+    pub fn start(trunk_ip: IpAddr, phone_ip: IpAddr, frames: Vec<[u8; PAYLOAD_LEN]>) -> io::Result<Rig> {
+        let (trunk, trunk_socks) = bind_plan(trunk_ip)?;
+        let (phone, phone_socks) = bind_plan(phone_ip)?;
+        let counters = Arc::new(Counters::default());
+        let stop = Arc::new(AtomicBool::new(false));
+
+        let trunk_poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(trunk_poll.registry(), WAKER)?);
+        let (cmds, cmd_rx) = unbounded();
+        let phone_poll = Poll::new()?;
+        let phone_waker = Arc::new(Waker::new(phone_poll.registry(), WAKER)?);
+
+        let mut threads = Vec::new();
+        let trunk_loop = TrunkLoop {
+            poll: trunk_poll,
+            socks: trunk_socks,
+            cmds: cmd_rx,
+            counters: counters.clone(),
+            stop: stop.clone(),
+            frames,
+        };
+        threads.push(std::thread::Builder::new().name("rig-trunk".into()).spawn(move || trunk_loop.run())?);
+        let (c, s) = (counters.clone(), stop.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .name("rig-phones".into())
+                .spawn(move || echo_loop(phone_poll, phone_socks, c, s))?,
+        );
+        Ok(Rig { trunk, phone, handle: RigHandle { cmds, waker }, counters, stop, phone_waker, threads })
+    }
+
+    pub fn handle(&self) -> RigHandle {
+        self.handle.clone()
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counters.snapshot()
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.handle.waker.wake();
+        let _ = self.phone_waker.wake();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Binds every slot of a plan, moving the base when a port is taken (another test
+/// may hold one); registering them for reading is left to the loop.
+fn bind_plan(ip: IpAddr) -> io::Result<(PortPlan, Vec<UdpSocket>)> {
+    let mut last_err = None;
+    for base in (10_000u16..=50_000).step_by(10_010) {
+        let plan = PortPlan { ip, base };
+        let bound: io::Result<Vec<UdpSocket>> =
+            (0..SLOTS).map(|slot| UdpSocket::bind(plan.slot_addr(slot))).collect();
+        match bound {
+            Ok(socks) => return Ok((plan, socks)),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("no port base")))
+}
+
+struct Stream {
+    to: SocketAddr,
+    left: u32,
+    seq: u16,
+    ts: u32,
+    ssrc: u32,
+    /// Bumped on each start so a stale timer entry of an earlier call is ignored.
+    epoch: u32,
+}
+
+struct TrunkLoop {
+    poll: Poll,
+    socks: Vec<UdpSocket>,
+    cmds: Receiver<Cmd>,
+    counters: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+    frames: Vec<[u8; PAYLOAD_LEN]>,
+}
+
+impl TrunkLoop {
+    fn run(mut self) {
+        for (slot, sock) in self.socks.iter_mut().enumerate() {
+            if let Err(e) = self.poll.registry().register(sock, Token(slot), Interest::READABLE) {
+                eprintln!("rig: cannot register trunk socket {slot}: {e}");
+                return;
+            }
+        }
+        let mut streams: Vec<Option<Stream>> = (0..self.socks.len()).map(|_| None).collect();
+        let mut epochs = vec![0u32; self.socks.len()];
+        let mut due: BinaryHeap<Reverse<(Instant, usize, u32)>> = BinaryHeap::new();
+        let mut events = Events::with_capacity(1024);
+        let mut buf = [0u8; 2048];
+        let mut packet = [0u8; PACKET_LEN];
+        while !self.stop.load(Ordering::Relaxed) {
+            let timeout = due.peek().map_or(Duration::from_millis(100), |Reverse((at, _, _))| {
+                at.saturating_duration_since(Instant::now())
+            });
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    eprintln!("rig: trunk poll failed: {e}");
+                    return;
+                }
+            }
+            for ev in events.iter() {
+                if ev.token() == WAKER {
+                    continue;
+                }
+                let sock = &self.socks[ev.token().0];
+                while sock.recv_from(&mut buf).is_ok() {
+                    self.counters.trunk_rx.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            while let Ok(Cmd::Start { slot, to, packets, after }) = self.cmds.try_recv() {
+                if slot >= streams.len() || packets == 0 {
+                    continue;
+                }
+                epochs[slot] = epochs[slot].wrapping_add(1);
+                streams[slot] = Some(Stream {
+                    to,
+                    left: packets,
+                    seq: 0,
+                    ts: 0,
+                    ssrc: 0x5eed_0000 ^ slot as u32 ^ (epochs[slot] << 12),
+                    epoch: epochs[slot],
+                });
+                self.counters.streams_started.fetch_add(1, Ordering::Relaxed);
+                due.push(Reverse((Instant::now() + after, slot, epochs[slot])));
+            }
+            let now = Instant::now();
+            while let Some(&Reverse((at, slot, epoch))) = due.peek() {
+                if at > now {
+                    break;
+                }
+                due.pop();
+                let Some(stream) = streams[slot].as_mut().filter(|s| s.epoch == epoch) else {
+                    continue;
+                };
+                if now.duration_since(at) > LATE {
+                    self.counters.late.fetch_add(1, Ordering::Relaxed);
+                }
+                let frame = &self.frames[stream.seq as usize % self.frames.len()];
+                write_rtp(&mut packet, stream, frame);
+                match self.socks[slot].send_to(&packet, stream.to) {
+                    Ok(_) => self.counters.sent.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => self.counters.send_failed.fetch_add(1, Ordering::Relaxed),
+                };
+                stream.seq = stream.seq.wrapping_add(1);
+                stream.ts = stream.ts.wrapping_add(PAYLOAD_LEN as u32);
+                stream.left -= 1;
+                if stream.left == 0 {
+                    streams[slot] = None;
+                } else {
+                    // Paced from the slot, not from now: a late loop catches up, so the
+                    // box is offered the full rate.
+                    due.push(Reverse((at + PTIME, slot, epoch)));
+                }
+            }
+        }
+    }
+}
+
+fn write_rtp(packet: &mut [u8; PACKET_LEN], s: &Stream, frame: &[u8; PAYLOAD_LEN]) {
+    packet[0] = 0x80;
+    packet[1] = if s.seq == 0 { 0x80 | 8 } else { 8 };
+    packet[2..4].copy_from_slice(&s.seq.to_be_bytes());
+    packet[4..8].copy_from_slice(&s.ts.to_be_bytes());
+    packet[8..12].copy_from_slice(&s.ssrc.to_be_bytes());
+    packet[12..].copy_from_slice(frame);
+}
+
+/// The phones: every packet goes back to its sender from the socket it came to.
+fn echo_loop(mut poll: Poll, mut socks: Vec<UdpSocket>, counters: Arc<Counters>, stop: Arc<AtomicBool>) {
+    for (slot, sock) in socks.iter_mut().enumerate() {
+        if let Err(e) = poll.registry().register(sock, Token(slot), Interest::READABLE) {
+            eprintln!("rig: cannot register phone socket {slot}: {e}");
+            return;
+        }
+    }
+    let mut events = Events::with_capacity(1024);
+    let mut buf = [0u8; 2048];
+    while !stop.load(Ordering::Relaxed) {
+        if let Err(e) = poll.poll(&mut events, Some(Duration::from_millis(100))) {
+            if e.kind() != ErrorKind::Interrupted {
+                eprintln!("rig: phone poll failed: {e}");
+                return;
+            }
+        }
+        for ev in events.iter() {
+            if ev.token() == WAKER {
+                continue;
+            }
+            let sock = &socks[ev.token().0];
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                counters.phone_rx.fetch_add(1, Ordering::Relaxed);
+                if sock.send_to(&buf[..n], from).is_ok() {
+                    counters.phone_tx.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+/// The speech of a pcap of RTP packets (sipp's g711a.pcap: Ethernet, IPv4 without
+/// options, UDP, 12-byte RTP header, 240 bytes of A-law every 30 ms), joined and cut
+/// into 160-byte frames for 20 ms packets.
+pub fn pcap_frames(path: &std::path::Path) -> io::Result<Vec<[u8; PAYLOAD_LEN]>> {
+    let data = std::fs::read(path)?;
+    let bad = |what: &str| io::Error::new(ErrorKind::InvalidData, format!("{}: {what}", path.display()));
+    let little = match data.get(..4) {
+        Some([0xd4, 0xc3, 0xb2, 0xa1]) => true,
+        Some([0xa1, 0xb2, 0xc3, 0xd4]) => false,
+        _ => return Err(bad("not a pcap file")),
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+        Some(if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+    };
+    let mut speech = Vec::new();
+    let mut at = 24;
+    while let Some(caplen) = u32_at(at + 8) {
+        let start = at + 16;
+        let end = start + caplen as usize;
+        let Some(record) = data.get(start..end) else { break };
+        // Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 = 54 bytes before the speech.
+        if let Some(payload) = record.get(54..) {
+            speech.extend_from_slice(payload);
+        }
+        at = end;
+    }
+    let frames: Vec<[u8; PAYLOAD_LEN]> =
+        speech.chunks_exact(PAYLOAD_LEN).filter_map(|c| c.try_into().ok()).collect();
+    if frames.is_empty() {
+        return Err(bad("no RTP payload"));
+    }
+    Ok(frames)
+}
