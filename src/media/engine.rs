@@ -63,6 +63,8 @@ pub(super) struct Engine {
     /// Sockets read up to [`BURST`] and not yet drained.
     pub(super) rearm: Vec<Token>,
     pub(super) ready: Vec<Token>,
+    /// Shutdown was read from the queue.
+    pub(super) stopping: bool,
 }
 
 pub(super) fn spawn(
@@ -93,6 +95,7 @@ pub(super) fn spawn(
         tx_buf: vec![0; BUF],
         rearm: Vec::new(),
         ready: Vec::new(),
+        stopping: false,
     };
     let thread = std::thread::Builder::new()
         .name("media".into())
@@ -142,7 +145,8 @@ impl Engine {
                 let token = self.ready[i];
                 self.drain_socket(token);
             }
-            if !self.drain_commands() {
+            self.drain_commands();
+            if self.stopping {
                 break;
             }
             self.drain_loader();
@@ -170,7 +174,17 @@ impl Engine {
                 None => return,
             };
             match got {
-                Ok((n, from)) => self.on_datagram(id, &buf[..n], from, Instant::now()),
+                Ok((n, from)) => {
+                    // Commands queued before this packet was sent apply to it: a
+                    // switchboard that configures a leg and then sees its phone's first
+                    // packet must not find that packet dropped as unconfigured. One
+                    // empty-queue check per packet is an atomic load.
+                    self.drain_commands();
+                    if self.stopping {
+                        return;
+                    }
+                    self.on_datagram(id, &buf[..n], from, Instant::now());
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -182,13 +196,13 @@ impl Engine {
         self.rearm.push(token);
     }
 
-    /// Carries out queued commands; `false` when it is time to stop.
-    fn drain_commands(&mut self) -> bool {
-        loop {
+    /// Carries out queued commands, up to a shutdown.
+    fn drain_commands(&mut self) {
+        while !self.stopping {
             match self.rx.try_recv() {
                 Ok(Inbox::Cmd(cmd)) => self.command(cmd, Instant::now()),
-                Ok(Inbox::Shutdown) | Err(TryRecvError::Disconnected) => return false,
-                Err(TryRecvError::Empty) => return true,
+                Ok(Inbox::Shutdown) | Err(TryRecvError::Disconnected) => self.stopping = true,
+                Err(TryRecvError::Empty) => return,
             }
         }
     }
