@@ -15,10 +15,11 @@
 //! Peer input never panics: every datagram is validated (`rtp`), and a bad one is
 //! counted in [`MediaStats`] and dropped.
 //!
-//! Files: `engine` (the thread and its loop), `relay` (the per-packet path), `leg`
+//! Files: `engine` (the thread and its loop), `commands`, `relay` (the per-packet path), `leg`
 //! (per-leg state, symmetric RTP), `stream` (SSRC/sequence/timestamp rewriting),
 //! `rtp`, `g711`, `dtmf` (RFC 4733), `prompt` and `loader`, `record`, `stats`, `error`.
 
+mod commands;
 mod dtmf;
 mod engine;
 mod error;

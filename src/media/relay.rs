@@ -19,7 +19,7 @@ use super::leg::{Latch, Leg, Play};
 use super::prompt::FRAME;
 use super::rtp::{self, Header};
 use super::stats::{Counters, bump};
-use super::stream::{Incoming, Source};
+use super::stream::{Body, Incoming, Source};
 use crate::core::{LegId, MediaEvent};
 
 impl Engine {
@@ -118,10 +118,13 @@ impl Engine {
         } else {
             pcfg.codec.payload_type()
         };
-        let samples = if is_event {
-            0
-        } else {
-            pkt.payload.len() as u32
+        let body = match event {
+            Some(ev) => Body::Event {
+                duration: u32::from(ev.duration),
+            },
+            None => Body::Audio {
+                samples: pkt.payload.len() as u32,
+            },
         };
         let rw = partner.out.rewrite(
             now,
@@ -132,8 +135,8 @@ impl Engine {
             Incoming {
                 seq: pkt.seq,
                 ts: pkt.ts,
-                samples,
                 marker: pkt.marker,
+                body,
             },
         );
         let header = Header {
@@ -192,8 +195,10 @@ pub(super) fn play_frame(leg: &mut Leg, buf: &mut [u8], c: &Counters, now: Insta
     let incoming = Incoming {
         seq: count as u16,
         ts: (count as u32).wrapping_mul(FRAME as u32),
-        samples: FRAME as u32,
         marker: false,
+        body: Body::Audio {
+            samples: FRAME as u32,
+        },
     };
     let rw = leg.out.rewrite(now, Source::Prompt(pb.id), incoming);
     let header = Header {

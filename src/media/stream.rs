@@ -41,10 +41,22 @@ pub struct Rewritten {
 pub struct Incoming {
     pub seq: u16,
     pub ts: u32,
-    /// Samples of audio the packet carries (0 for telephone-events, which do not
-    /// advance the media clock).
-    pub samples: u32,
     pub marker: bool,
+    pub body: Body,
+}
+
+/// What a packet covers on the media clock, which decides where the next source
+/// may start after it.
+#[derive(Debug, Clone, Copy)]
+pub enum Body {
+    /// `samples` of audio from `ts` on; sent once captured, so the clock stood at
+    /// about `ts` when it was sent, and the next audio starts no earlier than
+    /// `ts + samples`.
+    Audio { samples: u32 },
+    /// A telephone-event that started at `ts` and has lasted `duration` so far: every
+    /// packet of the event carries the start timestamp, so the clock stood at
+    /// `ts + duration` when it was sent.
+    Event { duration: u32 },
 }
 
 #[derive(Debug)]
@@ -53,7 +65,7 @@ pub struct OutStream {
     source: Option<Source>,
     seq_offset: u16,
     ts_offset: u32,
-    /// Newest packet sent: its sequence number, timestamp, length in samples, and when.
+    /// Newest packet sent: its sequence number, where the media clock stood, and when.
     last: Option<Last>,
     /// Where the very first packet starts (random per RFC 3550).
     first_seq: u16,
@@ -63,8 +75,10 @@ pub struct OutStream {
 #[derive(Debug, Clone, Copy)]
 struct Last {
     seq: u16,
-    ts: u32,
-    samples: u32,
+    /// The media clock when the packet was sent (in our timestamps).
+    clock: u32,
+    /// How far past `clock` its media reaches (audio length; 0 for events).
+    reach: u32,
     at: Instant,
 }
 
@@ -91,12 +105,12 @@ impl OutStream {
                     let elapsed = now.saturating_duration_since(last.at);
                     let elapsed_samples =
                         (elapsed.as_micros() * u128::from(CLOCK_RATE) / 1_000_000) as u64;
-                    // At least the last packet's length, so the new audio never starts
+                    // At least the last packet's reach, so the new audio never starts
                     // inside the old; at most a day, so the cast cannot wrap twice.
-                    let advance = elapsed_samples.clamp(u64::from(last.samples), 86_400 * 8000);
+                    let advance = elapsed_samples.clamp(u64::from(last.reach), 86_400 * 8000);
                     (
                         last.seq.wrapping_add(1),
-                        last.ts.wrapping_add(advance as u32),
+                        last.clock.wrapping_add(advance as u32),
                     )
                 }
             };
@@ -112,10 +126,14 @@ impl OutStream {
             Some(last) => seq != last.seq && seq.wrapping_sub(last.seq) < 0x8000,
         };
         if newer {
+            let (clock, reach) = match pkt.body {
+                Body::Audio { samples } => (ts, samples),
+                Body::Event { duration } => (ts.wrapping_add(duration), 0),
+            };
             self.last = Some(Last {
                 seq,
-                ts,
-                samples: pkt.samples,
+                clock,
+                reach,
                 at: now,
             });
         }
@@ -138,8 +156,8 @@ mod tests {
         Incoming {
             seq,
             ts,
-            samples: 160,
             marker: false,
+            body: Body::Audio { samples: 160 },
         }
     }
 
@@ -289,5 +307,40 @@ mod tests {
         );
         assert_eq!(b.seq, a[1].seq + 1);
         assert_eq!(b.ts - a[1].ts, 160);
+    }
+
+    #[test]
+    fn audio_after_a_relayed_digit_starts_where_the_digit_ended() {
+        let t0 = Instant::now();
+        let mut s = OutStream::new(1, 0, 0);
+        let from_a = Source::Relay {
+            from: LegId(1),
+            ssrc: 3,
+        };
+        let first = s.rewrite(t0, from_a, audio(1, 1000));
+        // A 500 ms digit starting right after: its packets all carry ts 1160.
+        let ev = |seq, duration| Incoming {
+            seq,
+            ts: 1160,
+            marker: false,
+            body: Body::Event { duration },
+        };
+        let mut t = t0;
+        for (i, d) in [800, 1600, 2400, 3200, 4000, 4000, 4000]
+            .into_iter()
+            .enumerate()
+        {
+            t = t0 + Duration::from_millis(20 + 100 * i.min(4) as u64);
+            let out = s.rewrite(t, from_a, ev(2 + i as u16, d));
+            assert_eq!(out.ts, first.ts + 160, "one event, one timestamp");
+        }
+        // Another leg takes over 20 ms after the last end packet: its audio starts
+        // after the digit's 4000 samples, not inside them.
+        let b = s.rewrite(
+            t + Duration::from_millis(20),
+            Source::Prompt(1),
+            audio(0, 0),
+        );
+        assert_eq!(b.ts - (first.ts + 160), 4000 + 160);
     }
 }
