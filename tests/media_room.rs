@@ -197,6 +197,48 @@ fn hostile_and_unexpected_packets_are_counted_not_relayed() {
 }
 
 #[test]
+fn random_datagrams_never_stop_the_relay() {
+    let mut room = Room::start(LONG);
+    let (mut pa, pb) = (Peer::new(), Peer::new());
+    let (la, _) = (room.open(A), room.open(B));
+    room.configure(A, &pa, Codec::Pcmu, Some(101));
+    room.configure(B, &pb, Codec::Pcma, Some(101));
+    room.send(MediaCommand::Bridge { a: A, b: B });
+    // Version-2 headers with random flags, counts, payload types and lengths, plus
+    // plain noise: whatever the room makes of them, it must keep going and account
+    // for each one.
+    let mut sent = 0;
+    for i in 0..3000u32 {
+        let len = (rand::random::<u16>() % 200) as usize;
+        let mut d: Vec<u8> = (0..len).map(|_| rand::random()).collect();
+        if i % 2 == 0 && !d.is_empty() {
+            d[0] = 0x80 | (d[0] & 0x3f);
+        }
+        if i % 10 == 0 && d.len() > 1 {
+            d[1] = if i % 20 == 0 { 0 } else { 101 };
+        }
+        pa.socket.send_to(&d, la).unwrap();
+        sent += 1;
+        if i % 100 == 0 {
+            // Let the room drain so the socket buffer never overflows.
+            room.wait_stats(|s| s.packets_in >= sent);
+        }
+    }
+    let st = room.wait_stats(|s| s.packets_in >= sent);
+    assert_eq!(st.packets_in, sent, "{st:?}");
+    assert_eq!(st.packets_in, st.forwarded + st.dropped(), "{st:?}");
+    // Still relaying.
+    pa.send_rtp(la, 0, false, &[0x55; 160], 160);
+    let got = pb.recv_n(10_000, Duration::from_millis(500));
+    assert!(
+        got.last()
+            .is_some_and(|p| p.pt == 8 && p.payload.len() == 160),
+        "relay dead after noise"
+    );
+    room.shutdown();
+}
+
+#[test]
 fn open_is_idempotent_and_fails_when_the_range_is_used_up() {
     // A range with one even port.
     let (min, _) = free_range(4);
@@ -376,7 +418,8 @@ fn a_prompt_plays_at_8khz_pace_then_the_bridge_resumes_in_the_same_stream() {
 fn stereo_44k_mp3_and_ogg_prompts_decode_too() {
     let dir = temp_dir("formats");
     let files = [
-        sox_tone(&dir, "tone.ogg", &["-r", "44100", "-c", "2"]),
+        sox_tone(&dir, "tone.mp3", &["-r", "44100", "-c", "2"]),
+        sox_tone(&dir, "tone.ogg", &["-r", "48000", "-c", "2"]),
         sox_tone(&dir, "tone44.wav", &["-r", "44100", "-c", "2"]),
     ];
     let mut room = Room::start(LONG);
