@@ -197,6 +197,30 @@ fn hostile_and_unexpected_packets_are_counted_not_relayed() {
 }
 
 #[test]
+fn a_held_leg_neither_hears_nor_is_heard() {
+    let mut room = Room::start(LONG);
+    let (mut pa, mut pb) = (Peer::new(), Peer::new());
+    let (la, lb) = (room.open(A), room.open(B));
+    room.configure(A, &pa, Codec::Pcmu, None);
+    room.configure(B, &pb, Codec::Pcmu, None);
+    room.send(MediaCommand::Bridge { a: A, b: B });
+    room.send(MediaCommand::Hold { leg: B, on: true });
+    pa.send_rtp(la, 0, false, &[1; 160], 160);
+    pb.send_rtp(lb, 0, false, &[2; 160], 160);
+    let st = room.wait_stats(|s| s.packets_in == 2);
+    assert_eq!((st.dropped_not_relayed, st.dropped_held), (1, 1), "{st:?}");
+    assert!(pb.recv_n(1, Duration::from_millis(100)).is_empty());
+    assert!(pa.recv_n(1, Duration::from_millis(100)).is_empty());
+
+    room.send(MediaCommand::Hold { leg: B, on: false });
+    pa.send_rtp(la, 0, false, &[1; 160], 160);
+    pb.send_rtp(lb, 0, false, &[2; 160], 160);
+    assert_eq!(pb.recv_n(1, SECOND).len(), 1);
+    assert_eq!(pa.recv_n(1, SECOND).len(), 1);
+    room.shutdown();
+}
+
+#[test]
 fn random_datagrams_never_stop_the_relay() {
     let mut room = Room::start(LONG);
     let (mut pa, pb) = (Peer::new(), Peer::new());
@@ -360,6 +384,10 @@ fn a_prompt_plays_at_8khz_pace_then_the_bridge_resumes_in_the_same_stream() {
         file: wav.clone(),
         looped: false,
     });
+    // While the prompt plays, B hears it and not A.
+    for _ in 0..5 {
+        pa.send_rtp(la, 0, false, &[0x00; 160], 160);
+    }
 
     let started = Instant::now();
     let mut got = pb.recv_n(50, 3 * SECOND);
@@ -386,6 +414,7 @@ fn a_prompt_plays_at_8khz_pace_then_the_bridge_resumes_in_the_same_stream() {
         pb.recv_n(1, Duration::from_millis(100)).is_empty(),
         "frames after the end"
     );
+    assert_eq!(room.handle().stats().dropped_not_relayed, 5);
 
     // The bridge is heard again, continuing the prompt's stream.
     for i in 0..5 {
