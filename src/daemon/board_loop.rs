@@ -57,7 +57,9 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
             carry_out(&wiring, output);
         }
         wiring.status.set_calls_active(board.active_calls());
-        wiring.status.set_devices_registered(board.devices_reachable());
+        wiring
+            .status
+            .set_devices_registered(board.devices_reachable());
     }
 }
 
