@@ -67,6 +67,10 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         None => None,
     };
     let directory = store.load_directory(&config.sip.outbound_prefix)?;
+    let interrupted = store.close_interrupted_calls(chrono::Utc::now())?;
+    if interrupted > 0 {
+        log::warn!("closed {interrupted} call(s) cut by the previous stop as interrupted");
+    }
     let first_call_id = store.next_call_id()?;
     drop(store);
     let writer = store::spawn_writer(&db_path)?;

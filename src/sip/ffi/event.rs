@@ -98,7 +98,9 @@ impl<'a> Event<'a> {
             kind: EventKind::from_raw(event),
             status: status.clamp(0, 999) as u16,
             // SAFETY: phrase is NULL or a C string valid for the callback.
-            phrase: unsafe { text(phrase) }.map(Cow::into_owned).unwrap_or_default(),
+            phrase: unsafe { text(phrase) }
+                .map(Cow::into_owned)
+                .unwrap_or_default(),
             handle: NonNull::new(nh).map(Handle),
             magic: hmagic as usize as u64,
             // SAFETY: sip is NULL or a parsed message valid for the callback.
@@ -211,8 +213,16 @@ impl<'a> SipMsg<'a> {
         while out.len() < 64 {
             let Some(c) = hdr(m) else { break };
             let is_star = c.m_url[0].url_type == sys::url_any as i8;
-            let uri = if is_star { "*".to_owned() } else { url_text(&c.m_url[0]) };
-            out.push(ContactView { uri, is_star, expires: s(c.m_expires) });
+            let uri = if is_star {
+                "*".to_owned()
+            } else {
+                url_text(&c.m_url[0])
+            };
+            out.push(ContactView {
+                uri,
+                is_star,
+                expires: s(c.m_expires),
+            });
             m = c.m_next;
         }
         out
@@ -282,7 +292,13 @@ fn url_text(url: &sys::url_t) -> String {
     for _ in 0..2 {
         // SAFETY: url_e writes at most `len` bytes (NUL included) into buf and returns
         // the length the full text needs.
-        let n = unsafe { sys::url_e(buf.as_mut_ptr().cast::<c_char>(), buf.len() as sys::isize_t, url) };
+        let n = unsafe {
+            sys::url_e(
+                buf.as_mut_ptr().cast::<c_char>(),
+                buf.len() as sys::isize_t,
+                url,
+            )
+        };
         if n < 0 {
             return String::new();
         }
