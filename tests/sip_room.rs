@@ -14,8 +14,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use callbox::core::{
-    CallSource, Codec, Device, DeviceId, Direction, Directory, LegId, MediaDesc, SipCommand, SipEvent, Target, Trunk,
-    TrunkId,
+    CallSource, Codec, Device, DeviceId, Direction, Directory, LegId, MediaDesc, SipCommand,
+    SipEvent, Target, Trunk, TrunkId,
 };
 use callbox::sip::{SipConfig, SipHandle, spawn};
 use crossbeam_channel::{Receiver, bounded};
@@ -35,12 +35,23 @@ impl Sipp {
     fn start(scenario: &str, target: SocketAddr, args: &[&str]) -> Sipp {
         let dir = TempDir::new();
         let log = dir.0.join("sipp.log");
-        let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(scenario);
+        let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/sipp")
+            .join(scenario);
         let mut cmd = Command::new("sipp");
         cmd.arg(target.to_string())
             .arg("-sf")
             .arg(&scenario)
-            .args(["-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error", "-trace_logs", "-log_file"])
+            .args([
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "20s",
+                "-timeout_error",
+                "-trace_logs",
+                "-log_file",
+            ])
             .arg(&log)
             .args(["-mp", &free_udp_port("127.0.0.1").to_string()])
             .args(["-cp", &free_udp_port("127.0.0.1").to_string()])
@@ -52,29 +63,61 @@ impl Sipp {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let child = cmd.spawn().expect("sipp is installed (Debian sip-tester)");
-        Sipp { child, log, _dir: dir }
+        Sipp {
+            child,
+            log,
+            _dir: dir,
+        }
     }
 
     /// A sipp UAS listening on `ip:port`.
     fn server(scenario: &str, ip: &str, port: u16) -> Sipp {
         let dir = TempDir::new();
         let log = dir.0.join("sipp.log");
-        let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(scenario);
+        let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/sipp")
+            .join(scenario);
         let child = Command::new("sipp")
             .arg("-sf")
             .arg(&scenario)
             .args(["-i", ip, "-p", &port.to_string()])
-            .args(["-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error", "-trace_logs", "-log_file"])
+            .args([
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "20s",
+                "-timeout_error",
+                "-trace_logs",
+                "-log_file",
+            ])
             .arg(&log)
             .args(["-mp", &free_udp_port(ip).to_string()])
             .args(["-cp", &free_udp_port("127.0.0.1").to_string()])
+            .args(["-trace_msg", "-message_file"])
+            .arg(dir.0.join("messages.log"))
+            .args(["-trace_err", "-error_file"])
+            .arg(dir.0.join("errors.log"))
             .current_dir(&dir.0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("sipp is installed (Debian sip-tester)");
-        Sipp { child, log, _dir: dir }
+        let sipp = Sipp {
+            child,
+            log,
+            _dir: dir,
+        };
+        // Our INVITE must not reach the port before sipp listens (an ICMP "port
+        // unreachable" makes Sofia fail the call with 503 at once): wait until the port
+        // is taken.
+        let end = Instant::now() + Duration::from_secs(10);
+        while UdpSocket::bind((ip, port)).is_ok() {
+            assert!(Instant::now() < end, "sipp did not bind {ip}:{port}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        sipp
     }
 
     /// Waits for sipp to exit (it does after its one call or its timeout).
@@ -92,21 +135,36 @@ impl Sipp {
 
     /// The `<log>` lines sipp wrote.
     fn log_lines(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log).unwrap_or_default().lines().map(str::to_owned).collect()
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     #[allow(dead_code)]
     fn messages(&self) -> String {
-        std::fs::read_to_string(self.log.with_file_name("messages.log")).unwrap_or_default()
+        let read = |f| std::fs::read_to_string(self.log.with_file_name(f)).unwrap_or_default();
+        format!("{}\n{}", read("messages.log"), read("errors.log"))
     }
 
     fn logged(&self, prefix: &str) -> Option<String> {
-        self.log_lines().into_iter().find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
+        self.log_lines()
+            .into_iter()
+            .find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
     }
 }
 
 impl Drop for Sipp {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "sipp ({:?}) saw:\n{}\n{:?}",
+                self.child.try_wait(),
+                self.messages(),
+                self.log_lines()
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -135,7 +193,10 @@ impl Drop for TempDir {
 }
 
 fn free_udp_port(ip: &str) -> u16 {
-    UdpSocket::bind((ip, 0)).and_then(|s| s.local_addr()).expect("free port").port()
+    UdpSocket::bind((ip, 0))
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port()
 }
 
 const TRUNK_PEER: &str = "127.0.0.2";
@@ -173,8 +234,13 @@ struct Room {
 
 impl Room {
     fn start(dir: Directory) -> Room {
+        Room::start_with(dir, |_| {})
+    }
+
+    fn start_with(dir: Directory, tweak: impl FnOnce(&mut SipConfig)) -> Room {
+        test_log::init();
         let (tx, events) = bounded(64);
-        let config = SipConfig {
+        let mut config = SipConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             realm: "callbox".into(),
             user_agent: "callbox-test".into(),
@@ -184,8 +250,12 @@ impl Room {
             qualify_interval: None,
             session_expires: 1800,
         };
+        tweak(&mut config);
         let handle = spawn(config, dir, tx).expect("the SIP room starts");
-        Room { handle: Some(handle), events }
+        Room {
+            handle: Some(handle),
+            events,
+        }
     }
 
     fn addr(&self) -> SocketAddr {
@@ -193,7 +263,11 @@ impl Room {
     }
 
     fn send(&self, cmd: SipCommand) {
-        self.handle.as_ref().unwrap().send(cmd).expect("command queued");
+        self.handle
+            .as_ref()
+            .unwrap()
+            .send(cmd)
+            .expect("command queued");
     }
 
     /// The next event that `pick` accepts; others are skipped. Panics at the deadline.
@@ -243,11 +317,30 @@ fn media(port: u16, direction: Direction) -> MediaDesc {
 }
 
 fn register(room: &Room, user: &str, password: &str, expires: u32) -> Sipp {
-    let expires = expires.to_string();
+    register_from(room, free_udp_port("127.0.0.1"), user, password, expires)
+}
+
+/// REGISTER from sipp on `port` (the Contact's port, so a later run can remove it).
+fn register_from(room: &Room, port: u16, user: &str, password: &str, expires: u32) -> Sipp {
+    let (expires, port) = (expires.to_string(), port.to_string());
     let mut sipp = Sipp::start(
         "sip_room_register.xml",
         room.addr(),
-        &["-i", "127.0.0.1", "-s", user, "-au", user, "-ap", password, "-key", "expires", &expires],
+        &[
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-s",
+            user,
+            "-au",
+            user,
+            "-ap",
+            password,
+            "-key",
+            "expires",
+            &expires,
+        ],
     );
     sipp.wait();
     sipp
@@ -255,10 +348,33 @@ fn register(room: &Room, user: &str, password: &str, expires: u32) -> Sipp {
 
 fn device_status(ev: &SipEvent, id: i64) -> Option<(usize, bool)> {
     match ev {
-        SipEvent::DeviceStatus { device, contacts, reachable } if *device == DeviceId(id) => {
-            Some((*contacts, *reachable))
-        }
+        SipEvent::DeviceStatus {
+            device,
+            contacts,
+            reachable,
+        } if *device == DeviceId(id) => Some((*contacts, *reachable)),
         _ => None,
+    }
+}
+
+/// The room's log lines on stderr when `CALLBOX_TEST_LOG` is set (for debugging).
+mod test_log {
+    struct Stderr;
+
+    impl log::Log for Stderr {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, r: &log::Record<'_>) {
+            eprintln!("{} {}: {}", r.level(), r.target(), r.args());
+        }
+        fn flush(&self) {}
+    }
+
+    pub fn init() {
+        if std::env::var_os("CALLBOX_TEST_LOG").is_some() && log::set_logger(&Stderr).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
     }
 }
 
@@ -267,17 +383,41 @@ fn device_status(ev: &SipEvent, id: i64) -> Option<(usize, bool)> {
 #[test]
 fn register_with_the_right_password_then_unregister() {
     let room = Room::start(directory(9));
-    let sipp = register(&room, "1001", "secret1", 120);
-    assert_eq!(sipp.logged("status ").as_deref(), Some("200"), "log: {:?}", sipp.log_lines());
+    let port = free_udp_port("127.0.0.1");
+    let sipp = register_from(&room, port, "1001", "secret1", 120);
+    assert_eq!(
+        sipp.logged("status ").as_deref(),
+        Some("200"),
+        "log: {:?}",
+        sipp.log_lines()
+    );
     let contact = sipp.logged("contact ").unwrap_or_default();
-    assert!(contact.contains(";expires=120"), "200 lists the contact with its expiry: {}", sipp.messages());
+    assert!(
+        contact.contains(";expires=120"),
+        "200 lists the contact with its expiry: {}",
+        sipp.messages()
+    );
     let server = sipp.logged("user-agent ").unwrap_or_default();
-    assert!(!server.to_ascii_lowercase().contains("sofia"), "Sofia is not named: {server}");
-    assert_eq!(room.expect("DeviceStatus up", |e| device_status(e, 1)), (1, true));
+    assert!(
+        !server.to_ascii_lowercase().contains("sofia"),
+        "Sofia is not named: {server}"
+    );
+    assert_eq!(
+        room.expect("DeviceStatus up", |e| device_status(e, 1)),
+        (1, true)
+    );
 
-    let sipp = register(&room, "1001", "secret1", 0);
-    assert_eq!(sipp.logged("status ").as_deref(), Some("200"), "log: {:?}", sipp.log_lines());
-    assert_eq!(room.expect("DeviceStatus down", |e| device_status(e, 1)), (0, false));
+    let sipp = register_from(&room, port, "1001", "secret1", 0);
+    assert_eq!(
+        sipp.logged("status ").as_deref(),
+        Some("200"),
+        "log: {:?}",
+        sipp.log_lines()
+    );
+    assert_eq!(
+        room.expect("DeviceStatus down", |e| device_status(e, 1)),
+        (0, false)
+    );
 }
 
 #[test]
@@ -290,19 +430,35 @@ fn wrong_password_and_unknown_user_are_answered_alike() {
     assert!(a.is_some(), "sipp logged a status: {:?}", wrong.log_lines());
     assert_eq!(a, b, "no extension enumeration");
     assert_ne!(a.as_deref(), Some("200"));
-    room.none_of(&room.drain(), |e| matches!(e, SipEvent::DeviceStatus { .. }));
+    room.none_of(&room.drain(), |e| {
+        matches!(e, SipEvent::DeviceStatus { .. })
+    });
 }
 
 #[test]
 fn registration_expires_on_time() {
     let room = Room::start(directory(9));
     let sipp = register(&room, "1002", "secret2", 2);
-    assert_eq!(sipp.logged("status ").as_deref(), Some("200"), "log: {:?}", sipp.log_lines());
+    assert_eq!(
+        sipp.logged("status ").as_deref(),
+        Some("200"),
+        "log: {:?}",
+        sipp.log_lines()
+    );
     let registered = Instant::now();
-    assert_eq!(room.expect("DeviceStatus up", |e| device_status(e, 2)), (1, true));
-    assert_eq!(room.expect("DeviceStatus after expiry", |e| device_status(e, 2)), (0, false));
+    assert_eq!(
+        room.expect("DeviceStatus up", |e| device_status(e, 2)),
+        (1, true)
+    );
+    assert_eq!(
+        room.expect("DeviceStatus after expiry", |e| device_status(e, 2)),
+        (0, false)
+    );
     let took = registered.elapsed();
-    assert!(took >= Duration::from_millis(1500) && took < Duration::from_secs(4), "expired after {took:?}");
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(4),
+        "expired after {took:?}"
+    );
 }
 
 // ------------------------------------------------------------------ incoming calls
@@ -310,9 +466,21 @@ fn registration_expires_on_time() {
 #[test]
 fn trunk_call_is_answered_held_and_hung_up() {
     let room = Room::start(directory(9));
-    let mut sipp = Sipp::start("sip_room_trunk_call.xml", room.addr(), &["-i", TRUNK_PEER, "-s", "+4930555"]);
+    let mut sipp = Sipp::start(
+        "sip_room_trunk_call.xml",
+        room.addr(),
+        &["-i", TRUNK_PEER, "-s", "+4930555"],
+    );
     let (leg, offer) = room.expect("IncomingCall", |e| match e {
-        SipEvent::IncomingCall { leg, source, from_user, from_display, to_user, offer, sip_call_id } => {
+        SipEvent::IncomingCall {
+            leg,
+            source,
+            from_user,
+            from_display,
+            to_user,
+            offer,
+            sip_call_id,
+        } => {
             assert_eq!(*source, CallSource::Trunk(TrunkId(7)));
             assert_eq!(from_user, "+4930123");
             assert_eq!(from_display.as_deref(), Some("Carrier Caller"));
@@ -327,35 +495,67 @@ fn trunk_call_is_answered_held_and_hung_up() {
     assert_eq!(offer.codecs, vec![Codec::Pcma, Codec::Pcmu]);
     assert_eq!(offer.dtmf_pt, Some(101));
 
-    room.send(SipCommand::Respond { leg, code: 180, reason: "Ringing".into(), media: None });
-    room.send(SipCommand::Respond { leg, code: 200, reason: "OK".into(), media: Some(media(40000, Direction::SendRecv)) });
+    room.send(SipCommand::Respond {
+        leg,
+        code: 180,
+        reason: "Ringing".into(),
+        media: None,
+    });
+    room.send(SipCommand::Respond {
+        leg,
+        code: 200,
+        reason: "OK".into(),
+        media: Some(media(40000, Direction::SendRecv)),
+    });
 
     let reoffer = room.expect("Reoffer", |e| match e {
         SipEvent::Reoffer { leg: l, offer } if *l == leg => Some(offer.clone()),
         _ => None,
     });
     assert_eq!(reoffer.direction, Direction::SendOnly);
-    room.send(SipCommand::AnswerReoffer { leg, media: media(40000, Direction::RecvOnly) });
+    room.send(SipCommand::AnswerReoffer {
+        leg,
+        media: media(40000, Direction::RecvOnly),
+    });
 
     let cancelled = room.expect("HungUp", |e| match e {
         SipEvent::HungUp { leg: l, cancelled } if *l == leg => Some(*cancelled),
         _ => None,
     });
     assert!(!cancelled);
-    assert!(sipp.wait().success(), "sipp saw 100, 180, 200, 200 to the re-INVITE: {:?}", sipp.log_lines());
-    assert_eq!(sipp.logged("answer ").as_deref(), Some("m=audio 40000 RTP/AVP 8 0 101"));
+    assert!(
+        sipp.wait().success(),
+        "sipp saw 100, 180, 200, 200 to the re-INVITE: {:?}",
+        sipp.log_lines()
+    );
+    assert_eq!(
+        sipp.logged("answer ").as_deref(),
+        Some("m=audio 40000 RTP/AVP 8 0 101")
+    );
     assert_eq!(sipp.logged("reanswer ").as_deref(), Some("a=recvonly"));
 }
 
 #[test]
 fn unknown_caller_is_challenged_then_refused() {
     let room = Room::start(directory(9));
-    let mut sipp =
-        Sipp::start("sip_room_device_auth.xml", room.addr(), &["-i", "127.0.0.1", "-s", "1001", "-au", "1001", "-ap", "bad"]);
-    assert!(sipp.wait().success(), "sipp saw 407 then 403: {:?}", sipp.log_lines());
+    let mut sipp = Sipp::start(
+        "sip_room_device_auth.xml",
+        room.addr(),
+        &["-i", "127.0.0.1", "-s", "1001", "-au", "1001", "-ap", "bad"],
+    );
+    assert!(
+        sipp.wait().success(),
+        "sipp saw 407 then 403: {:?}",
+        sipp.log_lines()
+    );
     let lines = sipp.log_lines();
-    assert!(lines.contains(&"status 407".to_string()) && lines.contains(&"status 403".to_string()), "{lines:?}");
-    room.none_of(&room.drain(), |e| matches!(e, SipEvent::IncomingCall { .. }));
+    assert!(
+        lines.contains(&"status 407".to_string()) && lines.contains(&"status 403".to_string()),
+        "{lines:?}"
+    );
+    room.none_of(&room.drain(), |e| {
+        matches!(e, SipEvent::IncomingCall { .. })
+    });
 }
 
 #[test]
@@ -366,16 +566,83 @@ fn device_with_the_right_password_may_call() {
     let mut sipp = Sipp::start(
         "sip_room_device_auth.xml",
         room.addr(),
-        &["-i", "127.0.0.1", "-s", "1001", "-au", "1001", "-ap", "secret1"],
+        &[
+            "-i",
+            "127.0.0.1",
+            "-s",
+            "1001",
+            "-au",
+            "1001",
+            "-ap",
+            "secret1",
+        ],
     );
     let (leg, source, to_user) = room.expect("IncomingCall", |e| match e {
-        SipEvent::IncomingCall { leg, source, to_user, .. } => Some((*leg, *source, to_user.clone())),
+        SipEvent::IncomingCall {
+            leg,
+            source,
+            to_user,
+            ..
+        } => Some((*leg, *source, to_user.clone())),
         _ => None,
     });
     assert_eq!(source, CallSource::Device(DeviceId(1)));
     assert_eq!(to_user, "1002");
     room.send(SipCommand::Hangup { leg });
-    sipp.wait();
+    assert!(sipp.wait().success());
+    assert_eq!(sipp.logged("status ").as_deref(), Some("407"));
+    assert!(
+        sipp.log_lines().contains(&"status 480".to_string()),
+        "hang-up before answer is 480"
+    );
+    room.none_of(&room.drain(), |e| matches!(e, SipEvent::HungUp { .. }));
+}
+
+#[test]
+fn trunk_cancels_before_answer() {
+    let room = Room::start(directory(9));
+    let mut sipp = Sipp::start(
+        "sip_room_trunk_cancel.xml",
+        room.addr(),
+        &["-i", TRUNK_PEER, "-s", "+4930555"],
+    );
+    let leg = room.expect("IncomingCall", |e| match e {
+        SipEvent::IncomingCall { leg, .. } => Some(*leg),
+        _ => None,
+    });
+    room.send(SipCommand::Respond {
+        leg,
+        code: 180,
+        reason: "Ringing".into(),
+        media: None,
+    });
+    let cancelled = room.expect("HungUp", |e| match e {
+        SipEvent::HungUp { leg: l, cancelled } if *l == leg => Some(*cancelled),
+        _ => None,
+    });
+    assert!(cancelled);
+    assert!(
+        sipp.wait().success(),
+        "Sofia answered the CANCEL 200 and the INVITE 487"
+    );
+}
+
+#[test]
+fn qualify_marks_a_vanished_contact_unreachable() {
+    let room = Room::start_with(directory(9), |c| {
+        c.qualify_interval = Some(Duration::from_millis(500))
+    });
+    // sipp exits once registered, so its port answers OPTIONS with ICMP unreachable.
+    let sipp = register(&room, "1001", "secret1", 120);
+    assert_eq!(sipp.logged("status ").as_deref(), Some("200"));
+    assert_eq!(
+        room.expect("DeviceStatus up", |e| device_status(e, 1)),
+        (1, true)
+    );
+    assert_eq!(
+        room.expect("DeviceStatus unreachable", |e| device_status(e, 1)),
+        (1, false)
+    );
 }
 
 // ------------------------------------------------------------------ outgoing calls
@@ -385,7 +652,10 @@ const OUT_LEG: LegId = LegId(41);
 fn call_carrier(room: &Room, number: &str) {
     room.send(SipCommand::Invite {
         leg: OUT_LEG,
-        target: Target::Trunk { trunk: TrunkId(7), number: number.into() },
+        target: Target::Trunk {
+            trunk: TrunkId(7),
+            number: number.into(),
+        },
         from_user: "+4930999".into(),
         from_display: Some("Callbox".into()),
         media: media(41000, Direction::SendRecv),
@@ -402,17 +672,26 @@ fn outgoing_call_is_answered_and_hung_up() {
         SipEvent::Progress { leg, code, .. } if *leg == OUT_LEG => Some(*code),
         _ => None,
     });
-    assert_eq!(code, 180);
+    assert_eq!(code, 180, "{}", sipp.messages());
     let answer = room.expect("Answered", |e| match e {
         SipEvent::Answered { leg, answer } if *leg == OUT_LEG => Some(answer.clone()),
         _ => None,
     });
     assert_eq!(answer.codecs, vec![Codec::Pcma]);
     room.send(SipCommand::Hangup { leg: OUT_LEG });
-    assert!(sipp.wait().success(), "carrier got ACK and BYE: {:?}", sipp.log_lines());
+    assert!(
+        sipp.wait().success(),
+        "carrier got ACK and BYE: {:?}",
+        sipp.log_lines()
+    );
     assert_eq!(sipp.logged("number ").as_deref(), Some("0301234567"));
-    assert_eq!(sipp.logged("offer ").as_deref(), Some("m=audio 41000 RTP/AVP 8 0 101"));
-    room.none_of(&room.drain(), |e| matches!(e, SipEvent::HungUp { .. } | SipEvent::Rejected { .. }));
+    assert_eq!(
+        sipp.logged("offer ").as_deref(),
+        Some("m=audio 41000 RTP/AVP 8 0 101")
+    );
+    room.none_of(&room.drain(), |e| {
+        matches!(e, SipEvent::HungUp { .. } | SipEvent::Rejected { .. })
+    });
 }
 
 #[test]
@@ -422,11 +701,17 @@ fn outgoing_call_refused_with_503_reports_the_reason() {
     let mut sipp = Sipp::server("sip_room_carrier_503.xml", CARRIER_IP, port);
     call_carrier(&room, "0301234567");
     let (code, reason) = room.expect("Rejected", |e| match e {
-        SipEvent::Rejected { leg, code, reason } if *leg == OUT_LEG => Some((*code, reason.clone())),
+        SipEvent::Rejected { leg, code, reason } if *leg == OUT_LEG => {
+            Some((*code, reason.clone()))
+        }
         _ => None,
     });
     assert_eq!((code, reason.as_str()), (503, "Service Unavailable"));
-    assert!(sipp.wait().success(), "carrier got its ACK: {:?}", sipp.log_lines());
+    assert!(
+        sipp.wait().success(),
+        "carrier got its ACK: {:?}",
+        sipp.log_lines()
+    );
 }
 
 #[test]
@@ -435,10 +720,18 @@ fn hangup_before_answer_cancels() {
     let room = Room::start(directory(port));
     let mut sipp = Sipp::server("sip_room_carrier_cancel.xml", CARRIER_IP, port);
     call_carrier(&room, "0301234567");
-    room.expect("Progress", |e| matches!(e, SipEvent::Progress { leg, code: 180, .. } if *leg == OUT_LEG).then_some(()));
+    room.expect("Progress", |e| {
+        matches!(e, SipEvent::Progress { leg, code: 180, .. } if *leg == OUT_LEG).then_some(())
+    });
     room.send(SipCommand::Hangup { leg: OUT_LEG });
-    assert!(sipp.wait().success(), "carrier got CANCEL and the ACK of its 487: {:?}", sipp.log_lines());
-    room.none_of(&room.drain(), |e| matches!(e, SipEvent::Rejected { .. } | SipEvent::HungUp { .. }));
+    assert!(
+        sipp.wait().success(),
+        "carrier got CANCEL and the ACK of its 487: {:?}",
+        sipp.log_lines()
+    );
+    room.none_of(&room.drain(), |e| {
+        matches!(e, SipEvent::Rejected { .. } | SipEvent::HungUp { .. })
+    });
 }
 
 #[test]
@@ -452,7 +745,9 @@ fn device_without_contact_is_rejected_at_once() {
         media: media(41000, Direction::SendRecv),
     });
     let (code, reason) = room.expect("Rejected", |e| match e {
-        SipEvent::Rejected { leg, code, reason } if *leg == LegId(5) => Some((*code, reason.clone())),
+        SipEvent::Rejected { leg, code, reason } if *leg == LegId(5) => {
+            Some((*code, reason.clone()))
+        }
         _ => None,
     });
     assert_eq!((code, reason.as_str()), (480, "Temporarily Unavailable"));
@@ -478,31 +773,70 @@ fn garbage_and_torture_messages_leave_the_registrar_working() {
         sock.send_to(&datagram, room.addr()).unwrap();
     }
     let torture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/security/rfc4475");
-    let torture = if torture.is_dir() { torture } else { PathBuf::from("/work/shared/security/rfc4475") };
-    for name in ["invut.dat", "sdp01.dat", "regaut01.dat", "intmeth.dat", "badinv01.dat"] {
-        let bytes = std::fs::read(torture.join(name)).expect("RFC 4475 messages under shared/security");
+    let torture = if torture.is_dir() {
+        torture
+    } else {
+        PathBuf::from("/work/shared/security/rfc4475")
+    };
+    for name in [
+        "invut.dat",
+        "sdp01.dat",
+        "regaut01.dat",
+        "intmeth.dat",
+        "badinv01.dat",
+    ] {
+        let bytes =
+            std::fs::read(torture.join(name)).expect("RFC 4475 messages under shared/security");
         sock.send_to(&bytes, room.addr()).unwrap();
     }
     let sipp = register(&room, "1001", "secret1", 60);
-    assert_eq!(sipp.logged("status ").as_deref(), Some("200"), "log: {:?}", sipp.log_lines());
-    assert_eq!(room.expect("DeviceStatus", |e| device_status(e, 1)), (1, true));
+    assert_eq!(
+        sipp.logged("status ").as_deref(),
+        Some("200"),
+        "log: {:?}",
+        sipp.log_lines()
+    );
+    assert_eq!(
+        room.expect("DeviceStatus", |e| device_status(e, 1)),
+        (1, true)
+    );
 }
 
 #[test]
 #[ignore]
 fn debug_room() {
-    let room = Room::start(directory(5070));
+    let port = std::env::var("CARRIER_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5070);
+    let room = Room::start(directory(port));
     std::fs::write("/tmp/room_addr", room.addr().to_string()).unwrap();
+    if std::env::var("CARRIER_PORT").is_ok() {
+        call_carrier(&room, "0301234567");
+    }
     let end = Instant::now() + Duration::from_secs(40);
     while Instant::now() < end {
         if let Ok(ev) = room.events.recv_timeout(Duration::from_millis(100)) {
             eprintln!("EVENT {ev:?}");
             if let SipEvent::IncomingCall { leg, .. } = ev {
-                room.send(SipCommand::Respond { leg, code: 180, reason: "Ringing".into(), media: None });
-                room.send(SipCommand::Respond { leg, code: 200, reason: "OK".into(), media: Some(media(40000, Direction::SendRecv)) });
+                room.send(SipCommand::Respond {
+                    leg,
+                    code: 180,
+                    reason: "Ringing".into(),
+                    media: None,
+                });
+                room.send(SipCommand::Respond {
+                    leg,
+                    code: 200,
+                    reason: "OK".into(),
+                    media: Some(media(40000, Direction::SendRecv)),
+                });
             }
             if let SipEvent::Reoffer { leg, .. } = ev {
-                room.send(SipCommand::AnswerReoffer { leg, media: media(40000, Direction::RecvOnly) });
+                room.send(SipCommand::AnswerReoffer {
+                    leg,
+                    media: media(40000, Direction::RecvOnly),
+                });
             }
         }
     }

@@ -20,8 +20,12 @@ const SDP: &str = "application/sdp";
 impl Stack {
     /// A new INVITE on a handle Sofia made for it.
     pub(super) fn on_new_invite(&mut self, nh: Handle, ev: &Event<'_>) {
-        let (Some(nua), Some(sip)) = (self.nua(), ev.sip) else { return };
-        let Some(req) = nua.current_request() else { return };
+        let (Some(nua), Some(sip)) = (self.nua(), ev.sip) else {
+            return;
+        };
+        let Some(req) = nua.current_request() else {
+            return;
+        };
         let src = nua.current_source();
         let reject = |code: u16, phrase: &str, extra: &[Opt<'_>]| {
             let mut opts = vec![Opt::With(req)];
@@ -35,11 +39,19 @@ impl Stack {
             None => match self.check_invite_auth(&sip) {
                 Ok(device) => CallSource::Device(device),
                 Err(AuthOutcome::Challenge { stale }) => {
-                    let challenge = digest::challenge(&self.cfg.realm, &self.key.make(now_secs()), stale);
-                    return reject(407, "Proxy Authentication Required", &[Opt::ProxyAuthenticate(&challenge)]);
+                    let challenge =
+                        digest::challenge(&self.cfg.realm, &self.key.make(now_secs()), stale);
+                    return reject(
+                        407,
+                        "Proxy Authentication Required",
+                        &[Opt::ProxyAuthenticate(&challenge)],
+                    );
                 }
                 Err(AuthOutcome::Forbidden(who)) => {
-                    log::warn!("sip: INVITE refused from {}: bad credentials for {who:?}", fmt_src(src));
+                    log::warn!(
+                        "sip: INVITE refused from {}: bad credentials for {who:?}",
+                        fmt_src(src)
+                    );
                     return reject(403, "Forbidden", &[]);
                 }
             },
@@ -73,12 +85,19 @@ impl Stack {
             source,
             from_user: sip.from_user().unwrap_or_default(),
             from_display: sip.from_display(),
-            to_user: sip.request_user().filter(|u| !u.is_empty()).or_else(|| sip.to_user()).unwrap_or_default(),
+            to_user: sip
+                .request_user()
+                .filter(|u| !u.is_empty())
+                .or_else(|| sip.to_user())
+                .unwrap_or_default(),
             offer,
             sip_call_id: sip.call_id().unwrap_or_default(),
         };
         if self.events.try_send(event).is_err() {
-            log::warn!("sip: event queue full; INVITE from {} refused with 503", fmt_src(src));
+            log::warn!(
+                "sip: event queue full; INVITE from {} refused with 503",
+                fmt_src(src)
+            );
             return reject(503, "Service Unavailable", &[]);
         }
         nh.bind(leg.0);
@@ -102,17 +121,27 @@ impl Stack {
 
     /// Digest check of an INVITE's Proxy-Authorization against the directory.
     fn check_invite_auth(&self, sip: &SipMsg<'_>) -> Result<crate::core::DeviceId, AuthOutcome> {
-        let Some(auth) = sip.proxy_authorization().filter(|a| a.scheme.eq_ignore_ascii_case("Digest")) else {
+        let Some(auth) = sip
+            .proxy_authorization()
+            .filter(|a| a.scheme.eq_ignore_ascii_case("Digest"))
+        else {
             return Err(AuthOutcome::Challenge { stale: false });
         };
-        let Some(creds) = Credentials::from_params(&auth.params).filter(|c| c.realm == self.cfg.realm) else {
+        let Some(creds) =
+            Credentials::from_params(&auth.params).filter(|c| c.realm == self.cfg.realm)
+        else {
             return Err(AuthOutcome::Challenge { stale: false });
         };
-        let nonce = self.key.check(&creds.nonce, now_secs(), self.cfg.nonce_lifetime.as_secs());
+        let nonce = self
+            .key
+            .check(&creds.nonce, now_secs(), self.cfg.nonce_lifetime.as_secs());
         if nonce == NonceState::Forged {
             return Err(AuthOutcome::Challenge { stale: false });
         }
-        let device = self.dir.device_by_user(&creds.username).filter(|d| creds.verify("INVITE", &d.password));
+        let device = self
+            .dir
+            .device_by_user(&creds.username)
+            .filter(|d| creds.verify("INVITE", &d.password));
         match (device, nonce) {
             (None, _) => Err(AuthOutcome::Forbidden(creds.username)),
             (Some(_), NonceState::Stale) => Err(AuthOutcome::Challenge { stale: true }),
@@ -128,7 +157,8 @@ impl Stack {
             EventKind::IBye => self.peer_ended(leg, false),
             EventKind::RInvite => self.on_invite_response(leg, ev),
             EventKind::IState | EventKind::ITerminated => {
-                let over = ev.kind == EventKind::ITerminated || ev.callstate() == Some(CallState::Terminated);
+                let over = ev.kind == EventKind::ITerminated
+                    || ev.callstate() == Some(CallState::Terminated);
                 if over {
                     self.leg_over(leg, ev.status, &ev.phrase);
                 }
@@ -139,7 +169,9 @@ impl Stack {
 
     /// The peer ended the leg (BYE, or CANCEL before we answered).
     fn peer_ended(&mut self, leg: LegId, cancelled: bool) {
-        let Some(l) = self.legs.get_mut(&leg) else { return };
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
         if !l.silent {
             l.silent = true;
             self.emit(SipEvent::HungUp { leg, cancelled });
@@ -148,15 +180,27 @@ impl Stack {
 
     /// Sofia says the dialog is over: report it if nobody has, then free the handle.
     fn leg_over(&mut self, leg: LegId, status: u16, phrase: &str) {
-        let Some(l) = self.legs.get_mut(&leg) else { return };
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
         if !l.silent {
             l.silent = true;
             let ev = match (l.incoming, l.answered) {
-                (true, false) => SipEvent::HungUp { leg, cancelled: true },
-                (_, true) => SipEvent::HungUp { leg, cancelled: false },
+                (true, false) => SipEvent::HungUp {
+                    leg,
+                    cancelled: true,
+                },
+                (_, true) => SipEvent::HungUp {
+                    leg,
+                    cancelled: false,
+                },
                 (false, false) => {
                     let code = if status >= 300 { status } else { 408 };
-                    let reason = if status >= 300 { phrase.to_owned() } else { "Request Timeout".into() };
+                    let reason = if status >= 300 {
+                        phrase.to_owned()
+                    } else {
+                        "Request Timeout".into()
+                    };
                     SipEvent::Rejected { leg, code, reason }
                 }
             };
@@ -166,8 +210,12 @@ impl Stack {
     }
 
     fn on_reinvite(&mut self, leg: LegId, ev: &Event<'_>) {
-        let Some(req) = self.nua().and_then(|n| n.current_request()) else { return };
-        let Some(l) = self.legs.get_mut(&leg) else { return };
+        let Some(req) = self.nua().and_then(|n| n.current_request()) else {
+            return;
+        };
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
         let nh = l.nh;
         if l.silent {
             nh.respond(481, "Call/Transaction Does Not Exist", &[Opt::With(req)]);
@@ -182,14 +230,20 @@ impl Stack {
             // Offerless re-INVITE (a session refresh): offer what we have.
             None if l.last_sdp.is_some() => {
                 let sdp = l.last_sdp.clone().unwrap_or_default();
-                nh.respond(200, "OK", &[Opt::With(req), Opt::ContentType(SDP), Opt::Payload(&sdp)]);
+                nh.respond(
+                    200,
+                    "OK",
+                    &[Opt::With(req), Opt::ContentType(SDP), Opt::Payload(&sdp)],
+                );
             }
             _ => nh.respond(488, "Not Acceptable Here", &[Opt::With(req)]),
         }
     }
 
     fn on_invite_response(&mut self, leg: LegId, ev: &Event<'_>) {
-        let Some(l) = self.legs.get_mut(&leg) else { return };
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
         let status = ev.status;
         if l.incoming || l.answered {
             // Responses to re-INVITEs and refreshes Sofia sends itself.
@@ -205,8 +259,16 @@ impl Stack {
         match status {
             0..=100 => {}
             101..=199 => {
-                let early = ev.sip.and_then(|s| s.payload()).filter(|b| !b.is_empty()).and_then(|b| sdp::parse(b).ok());
-                self.emit(SipEvent::Progress { leg, code: status, early });
+                let early = ev
+                    .sip
+                    .and_then(|s| s.payload())
+                    .filter(|b| !b.is_empty())
+                    .and_then(|b| sdp::parse(b).ok());
+                self.emit(SipEvent::Progress {
+                    leg,
+                    code: status,
+                    early,
+                });
             }
             200..=299 => {
                 l.answered = true;
@@ -216,15 +278,23 @@ impl Stack {
                         log::warn!("sip: {leg} answered without usable SDP; hanging up");
                         l.silent = true;
                         l.nh.bye();
-                        self.emit(SipEvent::Rejected { leg, code: 488, reason: "Not Acceptable Here".into() });
+                        self.emit(SipEvent::Rejected {
+                            leg,
+                            code: 488,
+                            reason: "Not Acceptable Here".into(),
+                        });
                     }
                 }
             }
             401 | 407 if !l.auth_tried => {
-                let creds = l.trunk.and_then(|t| self.dir.trunk(t)).and_then(|t| t.register.clone());
-                let realm = ev.sip.and_then(|s| s.challenge()).and_then(|c| {
-                    Credentials::realm_of(&c.params)
-                });
+                let creds = l
+                    .trunk
+                    .and_then(|t| self.dir.trunk(t))
+                    .and_then(|t| t.register.clone());
+                let realm = ev
+                    .sip
+                    .and_then(|s| s.challenge())
+                    .and_then(|c| Credentials::realm_of(&c.params));
                 if let (Some(creds), Some(realm)) = (creds, realm) {
                     l.auth_tried = true;
                     let auth = format!("Digest:\"{realm}\":{}:{}", creds.user, creds.password);
@@ -240,14 +310,26 @@ impl Stack {
     fn reject_outgoing(&mut self, leg: LegId, code: u16, reason: &str) {
         if let Some(l) = self.legs.get_mut(&leg) {
             l.silent = true;
-            self.emit(SipEvent::Rejected { leg, code, reason: reason.to_owned() });
+            self.emit(SipEvent::Rejected {
+                leg,
+                code,
+                reason: reason.to_owned(),
+            });
             self.drop_leg(leg);
         }
     }
 
-    pub(super) fn respond(&mut self, leg: LegId, code: u16, reason: &str, media: Option<MediaDesc>) {
+    pub(super) fn respond(
+        &mut self,
+        leg: LegId,
+        code: u16,
+        reason: &str,
+        media: Option<MediaDesc>,
+    ) {
         let sdp = media.as_ref().and_then(|m| self.leg_sdp(leg, m));
-        let Some(l) = self.legs.get_mut(&leg) else { return };
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
         let Some(req) = l.invite.filter(|_| l.incoming && !l.answered && !l.silent) else {
             log::debug!("sip: Respond {code} for {leg}, which is not waiting for an answer");
             return;
@@ -278,17 +360,27 @@ impl Stack {
     }
 
     pub(super) fn answer_reoffer(&mut self, leg: LegId, media: &MediaDesc) {
-        let Some(sdp) = self.leg_sdp(leg, media) else { return };
-        let Some(l) = self.legs.get_mut(&leg) else { return };
+        let Some(sdp) = self.leg_sdp(leg, media) else {
+            return;
+        };
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
         let Some(req) = l.reinvite.take() else {
             log::debug!("sip: AnswerReoffer for {leg} with no re-INVITE pending");
             return;
         };
-        l.nh.respond(200, "OK", &[Opt::With(req), Opt::ContentType(SDP), Opt::Payload(&sdp)]);
+        l.nh.respond(
+            200,
+            "OK",
+            &[Opt::With(req), Opt::ContentType(SDP), Opt::Payload(&sdp)],
+        );
     }
 
     pub(super) fn hangup(&mut self, leg: LegId) {
-        let Some(l) = self.legs.get_mut(&leg) else { return };
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
         if l.silent {
             return;
         }
@@ -303,7 +395,14 @@ impl Stack {
         }
     }
 
-    pub(super) fn invite(&mut self, leg: LegId, target: Target, from_user: &str, display: Option<&str>, media: &MediaDesc) {
+    pub(super) fn invite(
+        &mut self,
+        leg: LegId,
+        target: Target,
+        from_user: &str,
+        display: Option<&str>,
+        media: &MediaDesc,
+    ) {
         let Some(nua) = self.nua() else { return };
         if self.legs.contains_key(&leg) {
             log::error!("sip: Invite for {leg}, which exists already");
@@ -313,32 +412,59 @@ impl Stack {
         let (ruri, to, route, trunk) = match &target {
             Target::Device(id) => {
                 let Some(dev) = self.dir.device(*id) else {
-                    return self.emit(SipEvent::Rejected { leg, code: 404, reason: "Not Found".into() });
+                    return self.emit(SipEvent::Rejected {
+                        leg,
+                        code: 404,
+                        reason: "Not Found".into(),
+                    });
                 };
-                let contact = self.registrar.newest(*id).map(str::to_owned).or_else(|| dev.static_contact.clone());
+                let contact = self
+                    .registrar
+                    .newest(*id)
+                    .map(str::to_owned)
+                    .or_else(|| dev.static_contact.clone());
                 let Some(contact) = contact else {
-                    return self.emit(SipEvent::Rejected { leg, code: 480, reason: "Temporarily Unavailable".into() });
+                    return self.emit(SipEvent::Rejected {
+                        leg,
+                        code: 480,
+                        reason: "Temporarily Unavailable".into(),
+                    });
                 };
                 (contact, format!("<sip:{}@{host}>", dev.user), None, None)
             }
             Target::Trunk { trunk, number } => {
                 let Some(t) = self.dir.trunk(*trunk) else {
-                    return self.emit(SipEvent::Rejected { leg, code: 503, reason: "Unknown Trunk".into() });
+                    return self.emit(SipEvent::Rejected {
+                        leg,
+                        code: 503,
+                        reason: "Unknown Trunk".into(),
+                    });
                 };
                 let ruri = format!("sip:{number}@{}", t.host);
                 let route = t.outbound_proxy.as_ref().map(|p| {
-                    let p = if p.starts_with("sip:") { p.clone() } else { format!("sip:{p}") };
+                    let p = if p.starts_with("sip:") {
+                        p.clone()
+                    } else {
+                        format!("sip:{p}")
+                    };
                     format!("<{p};lr>")
                 });
                 (ruri.clone(), format!("<{ruri}>"), route, Some(t.id))
             }
         };
         let from = match display {
-            Some(d) => format!("\"{}\" <sip:{from_user}@{host}>", d.replace(['"', '\\'], "")),
+            Some(d) => format!(
+                "\"{}\" <sip:{from_user}@{host}>",
+                d.replace(['"', '\\'], "")
+            ),
             None => format!("<sip:{from_user}@{host}>"),
         };
         let Some(nh) = nua.handle(leg.0, &[Opt::To(&to), Opt::From(&from)]) else {
-            return self.emit(SipEvent::Rejected { leg, code: 500, reason: "Cannot Create Handle".into() });
+            return self.emit(SipEvent::Rejected {
+                leg,
+                code: 500,
+                reason: "Cannot Create Handle".into(),
+            });
         };
         let origin = self.new_origin();
         self.legs.insert(

@@ -40,11 +40,15 @@ impl NonceKey {
     }
 
     pub fn check(&self, nonce: &str, now_secs: u64, lifetime_secs: u64) -> NonceState {
-        let Some((ts, mac)) = nonce.split_once('.') else { return NonceState::Forged };
+        let Some((ts, mac)) = nonce.split_once('.') else {
+            return NonceState::Forged;
+        };
         if ts.len() > 16 || !eq_ct(mac.as_bytes(), self.mac(ts).as_bytes()) {
             return NonceState::Forged;
         }
-        let Ok(issued) = u64::from_str_radix(ts, 16) else { return NonceState::Forged };
+        let Ok(issued) = u64::from_str_radix(ts, 16) else {
+            return NonceState::Forged;
+        };
         if issued > now_secs.saturating_add(5) {
             return NonceState::Forged;
         }
@@ -85,9 +89,12 @@ impl Credentials {
     /// a required parameter is missing.
     pub fn from_params<S: AsRef<str>>(params: &[S]) -> Option<Credentials> {
         let mut c = Credentials::default();
-        let (mut user, mut realm, mut nonce, mut uri, mut resp) = (false, false, false, false, false);
+        let (mut user, mut realm, mut nonce, mut uri, mut resp) =
+            (false, false, false, false, false);
         for p in params {
-            let Some((name, value)) = p.as_ref().split_once('=') else { continue };
+            let Some((name, value)) = p.as_ref().split_once('=') else {
+                continue;
+            };
             let value = unquote(value.trim());
             match name.trim().to_ascii_lowercase().as_str() {
                 "username" => (c.username, user) = (value, true),
@@ -109,7 +116,9 @@ impl Credentials {
     pub fn realm_of<S: AsRef<str>>(params: &[S]) -> Option<String> {
         params.iter().find_map(|p| {
             let (name, value) = p.as_ref().split_once('=')?;
-            name.trim().eq_ignore_ascii_case("realm").then(|| unquote(value.trim()))
+            name.trim()
+                .eq_ignore_ascii_case("realm")
+                .then(|| unquote(value.trim()))
         })
     }
 
@@ -125,12 +134,17 @@ impl Credentials {
         let expected = match self.qop.as_deref() {
             None => md5_hex(&format!("{ha1}:{}:{ha2}", self.nonce)),
             Some("auth") => {
-                let (Some(nc), Some(cnonce)) = (&self.nc, &self.cnonce) else { return false };
+                let (Some(nc), Some(cnonce)) = (&self.nc, &self.cnonce) else {
+                    return false;
+                };
                 md5_hex(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", self.nonce))
             }
             Some(_) => return false,
         };
-        eq_ct(expected.as_bytes(), self.response.to_ascii_lowercase().as_bytes())
+        eq_ct(
+            expected.as_bytes(),
+            self.response.to_ascii_lowercase().as_bytes(),
+        )
     }
 }
 
@@ -141,7 +155,10 @@ pub fn challenge(realm: &str, nonce: &str, stale: bool) -> String {
 }
 
 fn unquote(v: &str) -> String {
-    let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+    let v = v
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(v);
     v.replace("\\\"", "\"").replace("\\\\", "\\")
 }
 
@@ -212,7 +229,11 @@ mod tests {
         assert!(!c.verify("REGISTER", "wrong"));
         let mut sha = creds("n0nce", &resp);
         sha[8] = "algorithm=SHA-256".into();
-        assert!(!Credentials::from_params(&sha).unwrap().verify("REGISTER", "secret"));
+        assert!(
+            !Credentials::from_params(&sha)
+                .unwrap()
+                .verify("REGISTER", "secret")
+        );
         assert_eq!(Credentials::from_params(&["username=\"x\""]), None);
     }
 
@@ -223,9 +244,15 @@ mod tests {
         assert_eq!(key.check(&n, 1000, 30), NonceState::Fresh);
         assert_eq!(key.check(&n, 1030, 30), NonceState::Fresh);
         assert_eq!(key.check(&n, 1031, 30), NonceState::Stale);
-        assert_eq!(NonceKey::fixed([1; 32]).check(&n, 1000, 30), NonceState::Forged);
+        assert_eq!(
+            NonceKey::fixed([1; 32]).check(&n, 1000, 30),
+            NonceState::Forged
+        );
         let (ts, mac) = n.split_once('.').unwrap();
-        assert_eq!(key.check(&format!("{ts}0.{mac}"), 1000, 30), NonceState::Forged);
+        assert_eq!(
+            key.check(&format!("{ts}0.{mac}"), 1000, 30),
+            NonceState::Forged
+        );
         assert_eq!(key.check(&key.make(2000), 1000, 30), NonceState::Forged);
         for junk in ["", ".", "zz.zz", "ffffffffffffffffffff.00", "\u{0}"] {
             assert_eq!(key.check(junk, 1000, 30), NonceState::Forged);

@@ -75,13 +75,21 @@ pub struct SipHandle {
 
 /// Starts Sofia on its own thread; returns once it listens on UDP and TCP (or with
 /// the address that could not be bound).
-pub fn spawn(config: SipConfig, directory: Directory, events: Sender<SipEvent>) -> Result<SipHandle, SipError> {
+pub fn spawn(
+    config: SipConfig,
+    directory: Directory,
+    events: Sender<SipEvent>,
+) -> Result<SipHandle, SipError> {
     // Port 0: Sofia would bind UDP and TCP to two different ephemeral ports, so pick
     // one free for both first. Another process can take it in between; retry then.
     let tries = if config.listen.port() == 0 { 5 } else { 1 };
     let mut last = None;
     for _ in 0..tries {
-        let listen = if config.listen.port() == 0 { free_port(config.listen)? } else { config.listen };
+        let listen = if config.listen.port() == 0 {
+            free_port(config.listen)?
+        } else {
+            config.listen
+        };
         match start(listen, config.clone(), directory.clone(), events.clone()) {
             Ok(h) => return Ok(h),
             Err(e @ SipError::Bind { .. }) => last = Some(e),
@@ -91,7 +99,12 @@ pub fn spawn(config: SipConfig, directory: Directory, events: Sender<SipEvent>) 
     Err(last.unwrap_or(SipError::Start("no attempt made".into())))
 }
 
-fn start(listen: SocketAddr, mut config: SipConfig, directory: Directory, events: Sender<SipEvent>) -> Result<SipHandle, SipError> {
+fn start(
+    listen: SocketAddr,
+    mut config: SipConfig,
+    directory: Directory,
+    events: Sender<SipEvent>,
+) -> Result<SipHandle, SipError> {
     config.listen = listen;
     let wake = Arc::new(ffi::EventFd::new().map_err(|e| SipError::Start(format!("eventfd: {e}")))?);
     let (tx, rx): (Sender<Cmd>, Receiver<Cmd>) = bounded(COMMAND_QUEUE);
@@ -102,10 +115,18 @@ fn start(listen: SocketAddr, mut config: SipConfig, directory: Directory, events
         .spawn(move || stack::run(config, directory, events, rx, thread_wake, ready_tx))
         .map_err(|e| SipError::Start(format!("thread: {e}")))?;
     match ready_rx.recv() {
-        Ok(Ok(())) => Ok(SipHandle { tx, wake, local: listen, thread: Some(thread) }),
+        Ok(Ok(())) => Ok(SipHandle {
+            tx,
+            wake,
+            local: listen,
+            thread: Some(thread),
+        }),
         Ok(Err(reason)) => {
             let _ = thread.join();
-            Err(SipError::Bind { addr: listen, reason })
+            Err(SipError::Bind {
+                addr: listen,
+                reason,
+            })
         }
         Err(_) => {
             let _ = thread.join();
@@ -116,7 +137,10 @@ fn start(listen: SocketAddr, mut config: SipConfig, directory: Directory, events
 
 /// A port free on `addr`'s IP for both UDP and TCP.
 fn free_port(addr: SocketAddr) -> Result<SocketAddr, SipError> {
-    let bind_err = |e: std::io::Error| SipError::Bind { addr, reason: e.to_string() };
+    let bind_err = |e: std::io::Error| SipError::Bind {
+        addr,
+        reason: e.to_string(),
+    };
     for _ in 0..20 {
         let udp = UdpSocket::bind(SocketAddr::new(addr.ip(), 0)).map_err(bind_err)?;
         let candidate = udp.local_addr().map_err(bind_err)?;
@@ -124,16 +148,21 @@ fn free_port(addr: SocketAddr) -> Result<SocketAddr, SipError> {
             return Ok(candidate);
         }
     }
-    Err(SipError::Bind { addr, reason: "no port free for both UDP and TCP".into() })
+    Err(SipError::Bind {
+        addr,
+        reason: "no port free for both UDP and TCP".into(),
+    })
 }
 
 impl SipHandle {
     /// Queues a command and wakes the Sofia thread.
     pub fn send(&self, cmd: SipCommand) -> Result<(), SipError> {
-        self.tx.send_timeout(Cmd::Sip(cmd), SEND_TIMEOUT).map_err(|e| match e {
-            crossbeam_channel::SendTimeoutError::Timeout(_) => SipError::Overloaded,
-            crossbeam_channel::SendTimeoutError::Disconnected(_) => SipError::Stopped,
-        })?;
+        self.tx
+            .send_timeout(Cmd::Sip(cmd), SEND_TIMEOUT)
+            .map_err(|e| match e {
+                crossbeam_channel::SendTimeoutError::Timeout(_) => SipError::Overloaded,
+                crossbeam_channel::SendTimeoutError::Disconnected(_) => SipError::Stopped,
+            })?;
         self.wake.notify();
         Ok(())
     }

@@ -18,8 +18,12 @@ use crate::core::DeviceId;
 impl Stack {
     /// An incoming REGISTER, on a fresh handle that is freed once answered.
     pub(super) fn on_register(&mut self, nh: Handle, ev: &Event<'_>) {
-        let (Some(nua), Some(sip)) = (self.nua(), ev.sip) else { return };
-        let Some(req) = nua.current_request() else { return };
+        let (Some(nua), Some(sip)) = (self.nua(), ev.sip) else {
+            return;
+        };
+        let Some(req) = nua.current_request() else {
+            return;
+        };
         let src = nua.current_source();
         let (code, phrase, opts) = match self.register_answer(&sip, req, src) {
             Answer::Challenge { stale } => {
@@ -27,7 +31,11 @@ impl Stack {
                 (401, "Unauthorized", vec![OwnedOpt::WwwAuthenticate(c)])
             }
             Answer::Forbidden => forbidden(),
-            Answer::TooBrief => (423, "Interval Too Brief", vec![OwnedOpt::MinExpires(self.cfg.min_expires.to_string())]),
+            Answer::TooBrief => (
+                423,
+                "Interval Too Brief",
+                vec![OwnedOpt::MinExpires(self.cfg.min_expires.to_string())],
+            ),
             Answer::BadRequest(why) => (400, why, vec![]),
             Answer::Ok(device) => {
                 let now = std::time::Instant::now();
@@ -38,7 +46,11 @@ impl Stack {
                     .map(|(uri, secs)| format!("<{uri}>;expires={secs}"))
                     .collect();
                 self.report_status();
-                let opts = if contacts.is_empty() { vec![] } else { vec![OwnedOpt::Contact(contacts.join(", "))] };
+                let opts = if contacts.is_empty() {
+                    vec![]
+                } else {
+                    vec![OwnedOpt::Contact(contacts.join(", "))]
+                };
                 (200, "OK", opts)
             }
         };
@@ -48,14 +60,26 @@ impl Stack {
         nh.destroy();
     }
 
-    fn register_answer(&mut self, sip: &super::ffi::SipMsg<'_>, _req: MsgRef, src: Option<std::net::SocketAddr>) -> Answer {
-        let Some(auth) = sip.authorization().filter(|a| a.scheme.eq_ignore_ascii_case("Digest")) else {
+    fn register_answer(
+        &mut self,
+        sip: &super::ffi::SipMsg<'_>,
+        _req: MsgRef,
+        src: Option<std::net::SocketAddr>,
+    ) -> Answer {
+        let Some(auth) = sip
+            .authorization()
+            .filter(|a| a.scheme.eq_ignore_ascii_case("Digest"))
+        else {
             return Answer::Challenge { stale: false };
         };
-        let Some(creds) = Credentials::from_params(&auth.params).filter(|c| c.realm == self.cfg.realm) else {
+        let Some(creds) =
+            Credentials::from_params(&auth.params).filter(|c| c.realm == self.cfg.realm)
+        else {
             return Answer::Challenge { stale: false };
         };
-        let nonce = self.key.check(&creds.nonce, now_secs(), self.cfg.nonce_lifetime.as_secs());
+        let nonce = self
+            .key
+            .check(&creds.nonce, now_secs(), self.cfg.nonce_lifetime.as_secs());
         if nonce == NonceState::Forged {
             return Answer::Challenge { stale: false };
         }
@@ -66,7 +90,11 @@ impl Stack {
             .filter(|d| aor_matches && creds.verify("REGISTER", &d.password))
             .map(|d| d.id);
         let Some(device) = device else {
-            log::warn!("sip: REGISTER refused from {}: bad credentials for {:?}", fmt_src(src), creds.username);
+            log::warn!(
+                "sip: REGISTER refused from {}: bad credentials for {:?}",
+                fmt_src(src),
+                creds.username
+            );
             return Answer::Forbidden;
         };
         if nonce == NonceState::Stale {
@@ -74,7 +102,8 @@ impl Stack {
         }
         match self.contact_changes(sip) {
             Ok(changes) => {
-                self.registrar.apply(device, &changes, std::time::Instant::now());
+                self.registrar
+                    .apply(device, &changes, std::time::Instant::now());
                 Answer::Ok(device)
             }
             Err(a) => a,
@@ -98,10 +127,18 @@ impl Stack {
             if c.uri.is_empty() {
                 return Err(Answer::BadRequest("Invalid Contact"));
             }
-            match decide_expires(c.expires.as_deref(), header, self.cfg.min_expires, self.cfg.max_expires) {
+            match decide_expires(
+                c.expires.as_deref(),
+                header,
+                self.cfg.min_expires,
+                self.cfg.max_expires,
+            ) {
                 ExpiresDecision::TooBrief => return Err(Answer::TooBrief),
                 ExpiresDecision::Secs(0) => changes.push(Change::Remove { uri: c.uri }),
-                ExpiresDecision::Secs(expires) => changes.push(Change::Set { uri: c.uri, expires }),
+                ExpiresDecision::Secs(expires) => changes.push(Change::Set {
+                    uri: c.uri,
+                    expires,
+                }),
             }
         }
         Ok(changes)
@@ -110,25 +147,53 @@ impl Stack {
     /// Sends OPTIONS to every registered and static contact.
     pub(super) fn qualify_round(&mut self) {
         let Some(nua) = self.nua() else { return };
-        let mut targets: Vec<(DeviceId, String, bool)> =
-            self.registrar.all_contacts().into_iter().map(|(d, u)| (d, u, false)).collect();
-        targets.extend(self.dir.devices.iter().filter_map(|d| Some((d.id, d.static_contact.clone()?, true))));
+        let mut targets: Vec<(DeviceId, String, bool)> = self
+            .registrar
+            .all_contacts()
+            .into_iter()
+            .map(|(d, u)| (d, u, false))
+            .collect();
+        targets.extend(
+            self.dir
+                .devices
+                .iter()
+                .filter_map(|d| Some((d.id, d.static_contact.clone()?, true))),
+        );
         for (device, uri, is_static) in targets {
             // One ping in flight per contact.
-            let busy = self.aux.values().any(|a| matches!(a, Aux::Qualify { uri: u, .. } if *u == uri));
+            let busy = self
+                .aux
+                .values()
+                .any(|a| matches!(a, Aux::Qualify { uri: u, .. } if *u == uri));
             if busy {
                 continue;
             }
-            let Some(nh) = nua.handle(0, &[Opt::To(&format!("<{uri}>"))]) else { continue };
+            let Some(nh) = nua.handle(0, &[Opt::To(&format!("<{uri}>"))]) else {
+                continue;
+            };
             nh.options(&[Opt::Url(&uri)]);
-            self.aux.insert(nh, Aux::Qualify { device, uri, is_static });
+            self.aux.insert(
+                nh,
+                Aux::Qualify {
+                    device,
+                    uri,
+                    is_static,
+                },
+            );
         }
     }
 
     /// Events on qualify and trunk-registration handles.
     pub(super) fn aux_event(&mut self, nh: Handle, ev: &Event<'_>) {
         match (ev.kind, self.aux.get_mut(&nh)) {
-            (EventKind::ROptions, Some(Aux::Qualify { device, uri, is_static })) if ev.status >= 200 => {
+            (
+                EventKind::ROptions,
+                Some(Aux::Qualify {
+                    device,
+                    uri,
+                    is_static,
+                }),
+            ) if ev.status >= 200 => {
                 // No answer (408) or no route (503, Sofia's own) is "unreachable"; any
                 // other answer, even an error, proves the device is there.
                 let reachable = !matches!(ev.status, 408 | 503);
@@ -136,14 +201,17 @@ impl Stack {
                 if !reachable {
                     log::info!("sip: qualify of {uri} got {} {}", ev.status, ev.phrase);
                 }
-                self.registrar.set_reachable(device, &uri, reachable, is_static);
+                self.registrar
+                    .set_reachable(device, &uri, reachable, is_static);
                 self.aux.remove(&nh);
                 nh.destroy();
                 self.report_status();
             }
             (EventKind::RRegister, Some(Aux::TrunkRegister { trunk, auth_tries })) => {
                 let trunk = *trunk;
-                let Some(t) = self.dir.trunk(trunk) else { return };
+                let Some(t) = self.dir.trunk(trunk) else {
+                    return;
+                };
                 match ev.status {
                     200..=299 => {
                         *auth_tries = 0;
@@ -151,13 +219,20 @@ impl Stack {
                     }
                     401 | 407 if *auth_tries < 2 => {
                         *auth_tries += 1;
-                        let realm = ev.sip.and_then(|s| s.challenge()).and_then(|c| Credentials::realm_of(&c.params));
+                        let realm = ev
+                            .sip
+                            .and_then(|s| s.challenge())
+                            .and_then(|c| Credentials::realm_of(&c.params));
                         if let (Some(realm), Some(reg)) = (realm, &t.register) {
                             let auth = format!("Digest:\"{realm}\":{}:{}", reg.user, reg.password);
                             nh.authenticate(&[Opt::Auth(&auth)]);
                         }
                     }
-                    s if s >= 300 => log::warn!("sip: registration to trunk {} failed: {s} {}", t.name, ev.phrase),
+                    s if s >= 300 => log::warn!(
+                        "sip: registration to trunk {} failed: {s} {}",
+                        t.name,
+                        ev.phrase
+                    ),
                     _ => {}
                 }
             }
@@ -169,8 +244,19 @@ impl Stack {
     /// longer do (after a reload).
     pub(super) fn sync_trunk_registrations(&mut self) {
         let Some(nua) = self.nua() else { return };
-        let wanted: Vec<_> = self.dir.trunks.iter().filter(|t| t.register.is_some()).map(|t| t.id).collect();
-        let stale: Vec<_> = self.trunk_regs.keys().filter(|id| !wanted.contains(id)).copied().collect();
+        let wanted: Vec<_> = self
+            .dir
+            .trunks
+            .iter()
+            .filter(|t| t.register.is_some())
+            .map(|t| t.id)
+            .collect();
+        let stale: Vec<_> = self
+            .trunk_regs
+            .keys()
+            .filter(|id| !wanted.contains(id))
+            .copied()
+            .collect();
         for id in stale {
             if let Some(nh) = self.trunk_regs.remove(&id) {
                 self.aux.remove(&nh);
@@ -181,14 +267,28 @@ impl Stack {
             if self.trunk_regs.contains_key(&id) {
                 continue;
             }
-            let Some(t) = self.dir.trunk(id) else { continue };
+            let Some(t) = self.dir.trunk(id) else {
+                continue;
+            };
             let Some(reg) = &t.register else { continue };
             let aor = format!("<sip:{}@{}>", reg.user, t.host);
-            let Some(nh) = nua.handle(0, &[Opt::To(&aor), Opt::From(&aor)]) else { continue };
+            let Some(nh) = nua.handle(0, &[Opt::To(&aor), Opt::From(&aor)]) else {
+                continue;
+            };
             let registrar = format!("sip:{}", t.host);
             let expires = reg.expires_secs.to_string();
-            nh.register(&[Opt::Registrar(&registrar), Opt::MUsername(&reg.user), Opt::Expires(&expires)]);
-            self.aux.insert(nh, Aux::TrunkRegister { trunk: id, auth_tries: 0 });
+            nh.register(&[
+                Opt::Registrar(&registrar),
+                Opt::MUsername(&reg.user),
+                Opt::Expires(&expires),
+            ]);
+            self.aux.insert(
+                nh,
+                Aux::TrunkRegister {
+                    trunk: id,
+                    auth_tries: 0,
+                },
+            );
             self.trunk_regs.insert(id, nh);
         }
     }

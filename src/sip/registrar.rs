@@ -37,7 +37,12 @@ pub enum ExpiresDecision {
 
 /// The lifetime to grant: the contact's `expires` param wins over the Expires header,
 /// then the default; clamped to `max`, refused under `min` (RFC 3261 §10.3 step 7).
-pub fn decide_expires(param: Option<&str>, header: Option<u64>, min: u32, max: u32) -> ExpiresDecision {
+pub fn decide_expires(
+    param: Option<&str>,
+    header: Option<u64>,
+    min: u32,
+    max: u32,
+) -> ExpiresDecision {
     let asked = param
         .and_then(|p| p.trim().parse::<u64>().ok())
         .or(header)
@@ -88,13 +93,23 @@ impl Registrar {
                         b.expires_at = expires_at;
                         b.seq = self.seq;
                     } else {
-                        list.push(Binding { uri: uri.clone(), expires_at, seq: self.seq, reachable: true });
+                        list.push(Binding {
+                            uri: uri.clone(),
+                            expires_at,
+                            seq: self.seq,
+                            reachable: true,
+                        });
                     }
                 }
             }
         }
         while list.len() > MAX_BINDINGS {
-            if let Some(oldest) = list.iter().enumerate().min_by_key(|(_, b)| b.seq).map(|(i, _)| i) {
+            if let Some(oldest) = list
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, b)| b.seq)
+                .map(|(i, _)| i)
+            {
                 list.remove(oldest);
             }
         }
@@ -121,7 +136,11 @@ impl Registrar {
 
     /// The contact to call: the most recently registered one.
     pub fn newest(&self, device: DeviceId) -> Option<&str> {
-        self.bindings.get(&device)?.iter().max_by_key(|b| b.seq).map(|b| b.uri.as_str())
+        self.bindings
+            .get(&device)?
+            .iter()
+            .max_by_key(|b| b.seq)
+            .map(|b| b.uri.as_str())
     }
 
     /// Drops bindings whose time has come.
@@ -140,20 +159,28 @@ impl Registrar {
     pub fn set_reachable(&mut self, device: DeviceId, uri: &str, reachable: bool, is_static: bool) {
         if is_static {
             self.static_reachable.insert(device, reachable);
-        } else if let Some(b) = self.bindings.get_mut(&device).and_then(|l| l.iter_mut().find(|b| b.uri == uri)) {
+        } else if let Some(b) = self
+            .bindings
+            .get_mut(&device)
+            .and_then(|l| l.iter_mut().find(|b| b.uri == uri))
+        {
             b.reachable = reachable;
         }
     }
 
     /// Every registered contact, for qualify.
     pub fn all_contacts(&self) -> Vec<(DeviceId, String)> {
-        self.bindings.iter().flat_map(|(d, l)| l.iter().map(|b| (*d, b.uri.clone()))).collect()
+        self.bindings
+            .iter()
+            .flat_map(|(d, l)| l.iter().map(|b| (*d, b.uri.clone())))
+            .collect()
     }
 
     /// Forgets devices that left the directory (after a reload).
     pub fn retain_devices(&mut self, dir: &Directory) {
         self.bindings.retain(|d, _| dir.device(*d).is_some());
-        self.static_reachable.retain(|d, _| dir.device(*d).is_some_and(|x| x.static_contact.is_some()));
+        self.static_reachable
+            .retain(|d, _| dir.device(*d).is_some_and(|x| x.static_contact.is_some()));
     }
 
     /// `(device, contacts, reachable)` for every device whose status differs from what
@@ -164,7 +191,10 @@ impl Registrar {
         for dev in &dir.devices {
             let list = self.bindings.get(&dev.id);
             let (contacts, reachable) = if dev.static_contact.is_some() {
-                (1, self.static_reachable.get(&dev.id).copied().unwrap_or(true))
+                (
+                    1,
+                    self.static_reachable.get(&dev.id).copied().unwrap_or(true),
+                )
             } else {
                 let n = list.map_or(0, Vec::len);
                 (n, list.is_some_and(|l| l.iter().any(|b| b.reachable)))

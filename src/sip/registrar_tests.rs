@@ -16,26 +16,57 @@ fn dir() -> Directory {
         static_contact: static_contact.map(Into::into),
     };
     Directory {
-        devices: vec![dev(1, "1001", None), dev(2, "1002", None), dev(3, "gw", Some("sip:10.0.0.9"))],
+        devices: vec![
+            dev(1, "1001", None),
+            dev(2, "1002", None),
+            dev(3, "gw", Some("sip:10.0.0.9")),
+        ],
         ..Directory::default()
     }
 }
 
 fn set(uri: &str, expires: u32) -> Change {
-    Change::Set { uri: uri.into(), expires }
+    Change::Set {
+        uri: uri.into(),
+        expires,
+    }
 }
 
 #[test]
 fn expiry_policy() {
-    assert_eq!(decide_expires(None, None, 60, 3600), ExpiresDecision::Secs(3600));
-    assert_eq!(decide_expires(Some("120"), Some(600), 60, 3600), ExpiresDecision::Secs(120));
-    assert_eq!(decide_expires(None, Some(600), 60, 3600), ExpiresDecision::Secs(600));
-    assert_eq!(decide_expires(None, Some(99999), 60, 3600), ExpiresDecision::Secs(3600));
-    assert_eq!(decide_expires(Some("30"), None, 60, 3600), ExpiresDecision::TooBrief);
-    assert_eq!(decide_expires(Some("0"), Some(600), 60, 3600), ExpiresDecision::Secs(0));
-    assert_eq!(decide_expires(None, Some(0), 60, 3600), ExpiresDecision::Secs(0));
+    assert_eq!(
+        decide_expires(None, None, 60, 3600),
+        ExpiresDecision::Secs(3600)
+    );
+    assert_eq!(
+        decide_expires(Some("120"), Some(600), 60, 3600),
+        ExpiresDecision::Secs(120)
+    );
+    assert_eq!(
+        decide_expires(None, Some(600), 60, 3600),
+        ExpiresDecision::Secs(600)
+    );
+    assert_eq!(
+        decide_expires(None, Some(99999), 60, 3600),
+        ExpiresDecision::Secs(3600)
+    );
+    assert_eq!(
+        decide_expires(Some("30"), None, 60, 3600),
+        ExpiresDecision::TooBrief
+    );
+    assert_eq!(
+        decide_expires(Some("0"), Some(600), 60, 3600),
+        ExpiresDecision::Secs(0)
+    );
+    assert_eq!(
+        decide_expires(None, Some(0), 60, 3600),
+        ExpiresDecision::Secs(0)
+    );
     // A garbled param falls back to the header.
-    assert_eq!(decide_expires(Some("x"), Some(600), 60, 3600), ExpiresDecision::Secs(600));
+    assert_eq!(
+        decide_expires(Some("x"), Some(600), 60, 3600),
+        ExpiresDecision::Secs(600)
+    );
 }
 
 #[test]
@@ -51,15 +82,32 @@ fn contacts_come_and_go_with_reports() {
     let t0 = Instant::now();
     let mut r = Registrar::new();
     r.status_changes(&d);
-    r.apply(DeviceId(1), &[set("sip:a@1.1.1.1", 60), set("sip:b@1.1.1.2", 120)], t0);
+    r.apply(
+        DeviceId(1),
+        &[set("sip:a@1.1.1.1", 60), set("sip:b@1.1.1.2", 120)],
+        t0,
+    );
     assert_eq!(r.status_changes(&d), vec![(DeviceId(1), 2, true)]);
     // A refresh changes nothing visible.
-    r.apply(DeviceId(1), &[set("sip:a@1.1.1.1", 60)], t0 + Duration::from_secs(10));
+    r.apply(
+        DeviceId(1),
+        &[set("sip:a@1.1.1.1", 60)],
+        t0 + Duration::from_secs(10),
+    );
     assert_eq!(r.status_changes(&d), vec![]);
     assert_eq!(r.newest(DeviceId(1)), Some("sip:a@1.1.1.1"));
-    r.apply(DeviceId(1), &[Change::Remove { uri: "sip:a@1.1.1.1".into() }], t0);
+    r.apply(
+        DeviceId(1),
+        &[Change::Remove {
+            uri: "sip:a@1.1.1.1".into(),
+        }],
+        t0,
+    );
     assert_eq!(r.status_changes(&d), vec![(DeviceId(1), 1, true)]);
-    assert_eq!(r.bindings(DeviceId(1), t0 + Duration::from_secs(20)), vec![("sip:b@1.1.1.2".into(), 100)]);
+    assert_eq!(
+        r.bindings(DeviceId(1), t0 + Duration::from_secs(20)),
+        vec![("sip:b@1.1.1.2".into(), 100)]
+    );
     r.apply(DeviceId(1), &[Change::RemoveAll], t0);
     assert_eq!(r.status_changes(&d), vec![(DeviceId(1), 0, false)]);
     assert_eq!(r.newest(DeviceId(1)), None);
@@ -106,10 +154,17 @@ fn bindings_are_capped_oldest_first() {
     for i in 0..(MAX_BINDINGS + 3) {
         r.apply(DeviceId(1), &[set(&format!("sip:{i}@h"), 60)], t0);
     }
-    let uris: Vec<String> = r.bindings(DeviceId(1), t0).into_iter().map(|(u, _)| u).collect();
+    let uris: Vec<String> = r
+        .bindings(DeviceId(1), t0)
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
     assert_eq!(uris.len(), MAX_BINDINGS);
     assert!(!uris.contains(&"sip:0@h".to_string()));
-    assert_eq!(r.newest(DeviceId(1)), Some(format!("sip:{}@h", MAX_BINDINGS + 2).as_str()));
+    assert_eq!(
+        r.newest(DeviceId(1)),
+        Some(format!("sip:{}@h", MAX_BINDINGS + 2).as_str())
+    );
 }
 
 #[test]

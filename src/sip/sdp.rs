@@ -26,7 +26,9 @@ pub fn parse(body: &[u8]) -> Result<MediaDesc, PeerError> {
 
     for raw in text.split('\n') {
         let line = raw.trim_end_matches('\r');
-        let Some((kind, value)) = line.split_once('=') else { continue };
+        let Some((kind, value)) = line.split_once('=') else {
+            continue;
+        };
         match kind {
             "m" => {
                 in_audio = false;
@@ -69,7 +71,10 @@ pub fn parse(body: &[u8]) -> Result<MediaDesc, PeerError> {
     }
 
     let audio = audio.ok_or(PeerError::NoAudio)?;
-    let ip = audio.addr.or(session_addr).ok_or(PeerError::BadSdp("no c= line"))?;
+    let ip = audio
+        .addr
+        .or(session_addr)
+        .ok_or(PeerError::BadSdp("no c= line"))?;
     let mut direction = audio.direction.or(session_dir).unwrap_or_default();
     if ip.is_unspecified() {
         // RFC 2543 hold: "do not send to me".
@@ -89,7 +94,8 @@ pub fn parse(body: &[u8]) -> Result<MediaDesc, PeerError> {
             }
             // A static payload type keeps its meaning unless rtpmap says otherwise.
             Some(name) => {
-                let codec = Codec::from_payload_type(pt).filter(|c| c.name().eq_ignore_ascii_case(name));
+                let codec =
+                    Codec::from_payload_type(pt).filter(|c| c.name().eq_ignore_ascii_case(name));
                 if let Some(c) = codec.filter(|c| !codecs.contains(c)) {
                     codecs.push(c);
                 }
@@ -101,7 +107,12 @@ pub fn parse(body: &[u8]) -> Result<MediaDesc, PeerError> {
             }
         }
     }
-    Ok(MediaDesc { addr: SocketAddr::new(ip, audio.port), codecs, dtmf_pt, direction })
+    Ok(MediaDesc {
+        addr: SocketAddr::new(ip, audio.port),
+        codecs,
+        dtmf_pt,
+        direction,
+    })
 }
 
 /// Identity of our SDP for one leg: `o=` session id and version (RFC 3264 §8 wants the
@@ -116,19 +127,34 @@ pub struct Origin {
 pub fn render(media: &MediaDesc, origin: Origin) -> String {
     let ip = media.addr.ip();
     let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
-    let mut pts: Vec<String> = media.codecs.iter().map(|c| c.payload_type().to_string()).collect();
+    let mut pts: Vec<String> = media
+        .codecs
+        .iter()
+        .map(|c| c.payload_type().to_string())
+        .collect();
     if let Some(pt) = media.dtmf_pt {
         pts.push(pt.to_string());
     }
     let mut s = String::with_capacity(256);
     s.push_str("v=0\r\n");
-    s.push_str(&format!("o=callbox {} {} IN {family} {ip}\r\n", origin.session_id, origin.version));
+    s.push_str(&format!(
+        "o=callbox {} {} IN {family} {ip}\r\n",
+        origin.session_id, origin.version
+    ));
     s.push_str("s=callbox\r\n");
     s.push_str(&format!("c=IN {family} {ip}\r\n"));
     s.push_str("t=0 0\r\n");
-    s.push_str(&format!("m=audio {} RTP/AVP {}\r\n", media.addr.port(), pts.join(" ")));
+    s.push_str(&format!(
+        "m=audio {} RTP/AVP {}\r\n",
+        media.addr.port(),
+        pts.join(" ")
+    ));
     for c in &media.codecs {
-        s.push_str(&format!("a=rtpmap:{} {}/8000\r\n", c.payload_type(), c.name()));
+        s.push_str(&format!(
+            "a=rtpmap:{} {}/8000\r\n",
+            c.payload_type(),
+            c.name()
+        ));
     }
     if let Some(pt) = media.dtmf_pt {
         s.push_str(&format!("a=rtpmap:{pt} telephone-event/8000\r\n"));
@@ -165,14 +191,26 @@ impl Audio {
             return Err(PeerError::BadSdp("m= proto is not RTP"));
         }
         // Formats that are not payload type numbers cannot be ours; skip them.
-        let formats = it.filter_map(|f| f.parse::<u8>().ok()).filter(|&pt| pt < 128).take(32).collect();
-        Ok(Audio { port, formats, rtpmap: HashMap::new(), addr: None, direction: None })
+        let formats = it
+            .filter_map(|f| f.parse::<u8>().ok())
+            .filter(|&pt| pt < 128)
+            .take(32)
+            .collect();
+        Ok(Audio {
+            port,
+            formats,
+            rtpmap: HashMap::new(),
+            addr: None,
+            direction: None,
+        })
     }
 
     /// `<pt> <name>/<rate>[/<channels>]`; only 8 kHz entries are usable.
     fn add_rtpmap(&mut self, rest: &str) {
         let mut it = rest.split_ascii_whitespace();
-        let (Some(pt), Some(enc)) = (it.next(), it.next()) else { return };
+        let (Some(pt), Some(enc)) = (it.next(), it.next()) else {
+            return;
+        };
         let Ok(pt) = pt.parse::<u8>() else { return };
         let mut enc = enc.split('/');
         let name = enc.next().unwrap_or_default();
@@ -196,8 +234,13 @@ fn parse_c_line(value: &str) -> Result<IpAddr, PeerError> {
     let addr = it.next().ok_or(PeerError::BadSdp("c= without address"))?;
     let addr = addr.split('/').next().unwrap_or(addr);
     match family {
-        "IP4" => addr.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| PeerError::BadSdp("c= IPv4 address")),
-        "IP6" => addr.parse::<IpAddr>().map_err(|_| PeerError::BadSdp("c= IPv6 address")),
+        "IP4" => addr
+            .parse::<Ipv4Addr>()
+            .map(IpAddr::V4)
+            .map_err(|_| PeerError::BadSdp("c= IPv4 address")),
+        "IP6" => addr
+            .parse::<IpAddr>()
+            .map_err(|_| PeerError::BadSdp("c= IPv6 address")),
         _ => Err(PeerError::BadSdp("c= address type")),
     }
 }

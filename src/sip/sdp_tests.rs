@@ -33,7 +33,10 @@ m=video 5000 RTP/AVP 96\nc=IN IP4 10.0.0.9\nm=audio 4000 RTP/AVP 0\nc=IN IP4 10.
 #[test]
 fn session_direction_applies_when_media_has_none() {
     let body = "v=0\nc=IN IP4 10.0.0.1\na=inactive\nm=audio 4000 RTP/AVP 8\n";
-    assert_eq!(parse(body.as_bytes()).unwrap().direction, Direction::Inactive);
+    assert_eq!(
+        parse(body.as_bytes()).unwrap().direction,
+        Direction::Inactive
+    );
 }
 
 #[test]
@@ -62,29 +65,58 @@ fn no_codec_of_ours_parses_to_an_empty_list() {
 #[test]
 fn ipv6_connection() {
     let body = "v=0\nc=IN IP6 ::1\nm=audio 4000 RTP/AVP 0\n";
-    assert_eq!(parse(body.as_bytes()).unwrap().addr, "[::1]:4000".parse().unwrap());
+    assert_eq!(
+        parse(body.as_bytes()).unwrap().addr,
+        "[::1]:4000".parse().unwrap()
+    );
 }
 
 #[test]
 fn errors_say_what_is_missing() {
     assert_eq!(parse(b"v=0\nc=IN IP4 1.2.3.4\n"), Err(PeerError::NoAudio));
-    assert!(matches!(parse(b"v=0\nm=audio 4000 RTP/AVP 0\n"), Err(PeerError::BadSdp(_))));
-    assert!(matches!(parse(b"c=IN IP4 1.2.3.4\nm=audio 99999 RTP/AVP 0\n"), Err(PeerError::BadSdp(_))));
-    assert!(matches!(parse(b"c=IN IP4 999.2.3.4\nm=audio 4 RTP/AVP 0\n"), Err(PeerError::BadSdp(_))));
-    assert!(matches!(parse(b"c=IN IP4 1.2.3.4\nm=audio 4 UDP/TLS 0\n"), Err(PeerError::BadSdp(_))));
+    assert!(matches!(
+        parse(b"v=0\nm=audio 4000 RTP/AVP 0\n"),
+        Err(PeerError::BadSdp(_))
+    ));
+    assert!(matches!(
+        parse(b"c=IN IP4 1.2.3.4\nm=audio 99999 RTP/AVP 0\n"),
+        Err(PeerError::BadSdp(_))
+    ));
+    assert!(matches!(
+        parse(b"c=IN IP4 999.2.3.4\nm=audio 4 RTP/AVP 0\n"),
+        Err(PeerError::BadSdp(_))
+    ));
+    assert!(matches!(
+        parse(b"c=IN IP4 1.2.3.4\nm=audio 4 UDP/TLS 0\n"),
+        Err(PeerError::BadSdp(_))
+    ));
 }
 
 #[test]
 fn render_then_parse_round_trips() {
-    for direction in [Direction::SendRecv, Direction::SendOnly, Direction::RecvOnly, Direction::Inactive] {
+    for direction in [
+        Direction::SendRecv,
+        Direction::SendOnly,
+        Direction::RecvOnly,
+        Direction::Inactive,
+    ] {
         let m = MediaDesc {
             addr: "192.0.2.7:20000".parse().unwrap(),
             codecs: vec![Codec::Pcmu, Codec::Pcma],
             dtmf_pt: Some(101),
             direction,
         };
-        let text = render(&m, Origin { session_id: 42, version: 3 });
-        assert!(text.contains("o=callbox 42 3 IN IP4 192.0.2.7\r\n"), "{text}");
+        let text = render(
+            &m,
+            Origin {
+                session_id: 42,
+                version: 3,
+            },
+        );
+        assert!(
+            text.contains("o=callbox 42 3 IN IP4 192.0.2.7\r\n"),
+            "{text}"
+        );
         assert!(text.contains("m=audio 20000 RTP/AVP 0 8 101\r\n"), "{text}");
         assert!(text.contains("a=fmtp:101 0-16\r\n"), "{text}");
         assert!(text.contains("a=ptime:20\r\n"), "{text}");
@@ -97,7 +129,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }

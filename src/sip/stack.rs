@@ -52,8 +52,15 @@ pub(super) struct Leg {
 
 /// Handles that are not legs.
 pub(super) enum Aux {
-    Qualify { device: DeviceId, uri: String, is_static: bool },
-    TrunkRegister { trunk: TrunkId, auth_tries: u8 },
+    Qualify {
+        device: DeviceId,
+        uri: String,
+        is_static: bool,
+    },
+    TrunkRegister {
+        trunk: TrunkId,
+        auth_tries: u8,
+    },
 }
 
 pub(super) struct Stack {
@@ -139,7 +146,12 @@ pub(super) fn run(
 }
 
 impl Stack {
-    fn new(cfg: SipConfig, dir: Directory, events: Sender<SipEvent>, commands: Receiver<Cmd>) -> Stack {
+    fn new(
+        cfg: SipConfig,
+        dir: Directory,
+        events: Sender<SipEvent>,
+        commands: Receiver<Cmd>,
+    ) -> Stack {
         Stack {
             nua: None,
             cfg,
@@ -205,7 +217,11 @@ impl Stack {
     /// Reports every device whose contacts or reachability changed.
     pub fn report_status(&mut self) {
         for (device, contacts, reachable) in self.registrar.status_changes(&self.dir) {
-            self.emit(SipEvent::DeviceStatus { device, contacts, reachable });
+            self.emit(SipEvent::DeviceStatus {
+                device,
+                contacts,
+                reachable,
+            });
         }
     }
 
@@ -224,7 +240,10 @@ impl Stack {
 
     pub fn new_origin(&mut self) -> Origin {
         self.next_session_id += 1;
-        Origin { session_id: self.next_session_id, version: 0 }
+        Origin {
+            session_id: self.next_session_id,
+            version: 0,
+        }
     }
 
     /// Renders our SDP for a leg, raising its o= version.
@@ -239,6 +258,7 @@ impl Stack {
     /// Forgets a leg and frees its handle.
     pub fn drop_leg(&mut self, leg: LegId) {
         if let Some(l) = self.legs.remove(&leg) {
+            log::debug!("sip: {leg} over; handle freed");
             l.nh.destroy();
         }
     }
@@ -258,10 +278,19 @@ impl Stack {
 
     fn command(&mut self, cmd: SipCommand) {
         match cmd {
-            SipCommand::Respond { leg, code, reason, media } => self.respond(leg, code, &reason, media),
-            SipCommand::Invite { leg, target, from_user, from_display, media } => {
-                self.invite(leg, target, &from_user, from_display.as_deref(), &media)
-            }
+            SipCommand::Respond {
+                leg,
+                code,
+                reason,
+                media,
+            } => self.respond(leg, code, &reason, media),
+            SipCommand::Invite {
+                leg,
+                target,
+                from_user,
+                from_display,
+                media,
+            } => self.invite(leg, target, &from_user, from_display.as_deref(), &media),
             SipCommand::AnswerReoffer { leg, media } => self.answer_reoffer(leg, &media),
             SipCommand::Hangup { leg } => self.hangup(leg),
             SipCommand::Reload(dir) => self.reload(*dir),
@@ -293,7 +322,13 @@ impl Stack {
 
 impl Sink for Stack {
     fn on_event(&mut self, ev: &Event<'_>) {
-        log::trace!("sip: event {:?} {} {} magic={:#x}", ev.kind, ev.status, ev.phrase, ev.magic);
+        log::trace!(
+            "sip: event {:?} {} {} magic={:#x}",
+            ev.kind,
+            ev.status,
+            ev.phrase,
+            ev.magic
+        );
         let Some(nh) = ev.handle else {
             if ev.kind == EventKind::RShutdown && ev.status >= 200 {
                 self.shutdown_done = true;
@@ -314,15 +349,13 @@ impl Sink for Stack {
         match ev.kind {
             EventKind::IRegister => self.on_register(nh, ev),
             EventKind::IInvite => self.on_new_invite(nh, ev),
-            EventKind::RShutdown => {
-                if ev.status >= 200 {
-                    self.shutdown_done = true;
-                }
-            }
+            EventKind::RShutdown if ev.status >= 200 => self.shutdown_done = true,
             // Requests Sofia answered itself on a handle it made for them (OPTIONS,
             // out-of-dialog INFO, ...): the handle is ours to free.
             EventKind::IOptions | EventKind::IInfo | EventKind::Other(_) => nh.destroy(),
-            EventKind::IState if ev.callstate() == Some(super::ffi::CallState::Terminated) => nh.destroy(),
+            EventKind::IState if ev.callstate() == Some(super::ffi::CallState::Terminated) => {
+                nh.destroy()
+            }
             _ => {}
         }
     }
@@ -334,5 +367,8 @@ impl Sink for Stack {
 
 /// Seconds on the wall clock, for nonces (which must survive nothing but this process).
 pub(super) fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

@@ -98,11 +98,13 @@ impl<'a> Event<'a> {
             kind: EventKind::from_raw(event),
             status: status.clamp(0, 999) as u16,
             // SAFETY: phrase is NULL or a C string valid for the callback.
-            phrase: unsafe { text(phrase) }.map(Cow::into_owned).unwrap_or_default(),
+            phrase: unsafe { text(phrase) }
+                .map(Cow::into_owned)
+                .unwrap_or_default(),
             handle: NonNull::new(nh).map(Handle),
             magic: hmagic as usize as u64,
             // SAFETY: sip is NULL or a parsed message valid for the callback.
-            sip: unsafe { sip.as_ref() }.map(|s| SipMsg(s)),
+            sip: unsafe { sip.as_ref() }.map(SipMsg),
             tags,
             _life: PhantomData,
         }
@@ -172,11 +174,9 @@ fn s(p: *const c_char) -> Option<String> {
     unsafe { text(p) }.map(Cow::into_owned)
 }
 
+// `from_user`/`to_user` are named after the From and To headers, not conversions.
+#[allow(clippy::wrong_self_convention)]
 impl<'a> SipMsg<'a> {
-    pub fn method(&self) -> Option<String> {
-        s(hdr(self.0.sip_request)?.rq_method_name)
-    }
-
     pub fn request_user(&self) -> Option<String> {
         s(hdr(self.0.sip_request)?.rq_url[0].url_user)
     }
@@ -201,7 +201,7 @@ impl<'a> SipMsg<'a> {
 
     /// `Expires:` delta seconds.
     pub fn expires(&self) -> Option<u64> {
-        Some(hdr(self.0.sip_expires)?.ex_delta as u64)
+        Some(hdr(self.0.sip_expires)?.ex_delta)
     }
 
     pub fn contacts(&self) -> Vec<ContactView> {
@@ -211,8 +211,16 @@ impl<'a> SipMsg<'a> {
         while out.len() < 64 {
             let Some(c) = hdr(m) else { break };
             let is_star = c.m_url[0].url_type == sys::url_any as i8;
-            let uri = if is_star { "*".to_owned() } else { url_text(&c.m_url[0]) };
-            out.push(ContactView { uri, is_star, expires: s(c.m_expires) });
+            let uri = if is_star {
+                "*".to_owned()
+            } else {
+                url_text(&c.m_url[0])
+            };
+            out.push(ContactView {
+                uri,
+                is_star,
+                expires: s(c.m_expires),
+            });
             m = c.m_next;
         }
         out
@@ -282,7 +290,13 @@ fn url_text(url: &sys::url_t) -> String {
     for _ in 0..2 {
         // SAFETY: url_e writes at most `len` bytes (NUL included) into buf and returns
         // the length the full text needs.
-        let n = unsafe { sys::url_e(buf.as_mut_ptr().cast::<c_char>(), buf.len() as sys::isize_t, url) };
+        let n = unsafe {
+            sys::url_e(
+                buf.as_mut_ptr().cast::<c_char>(),
+                buf.len() as sys::isize_t,
+                url,
+            )
+        };
         if n < 0 {
             return String::new();
         }

@@ -24,7 +24,11 @@ pub(super) fn route_sofia_log() {
         // level in Sofia's global default log; NULL means that default log. Done once
         // before any Sofia thread runs.
         unsafe {
-            sys::su_log_redirect(std::ptr::null_mut(), Some(sofia_logger), std::ptr::null_mut());
+            sys::su_log_redirect(
+                std::ptr::null_mut(),
+                Some(sofia_logger),
+                std::ptr::null_mut(),
+            );
             sys::su_log_set_level(std::ptr::null_mut(), SOFIA_LEVEL);
         }
     });
@@ -46,14 +50,17 @@ unsafe extern "C" fn sofia_logger(
         let mut buf = [0u8; 1024];
         // SAFETY: fmt and ap are the format and arguments Sofia passed us; vsnprintf
         // writes at most buf.len() bytes, NUL included.
-        let n = unsafe { sys::vsnprintf(buf.as_mut_ptr().cast::<c_char>(), buf.len() as _, fmt, ap) };
+        let n =
+            unsafe { sys::vsnprintf(buf.as_mut_ptr().cast::<c_char>(), buf.len() as _, fmt, ap) };
         if n < 0 {
             return;
         }
         let len = (n as usize).min(buf.len() - 1);
         let piece = String::from_utf8_lossy(&buf[..len]);
         PENDING.with(|p| {
-            let Ok(mut pending) = p.try_borrow_mut() else { return };
+            let Ok(mut pending) = p.try_borrow_mut() else {
+                return;
+            };
             pending.push_str(&piece);
             while let Some(i) = pending.find('\n') {
                 let line: String = pending.drain(..=i).collect();

@@ -12,6 +12,9 @@
 //! has reported the dialog terminated (or right away for a handle with no dialog).
 //! Views borrow the message of one callback and must not be kept past it.
 
+// Every unsafe block says why it is sound; CI's clippy enforces it.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod bindings;
 mod event;
 mod log;
@@ -61,7 +64,11 @@ pub struct Agent {
 impl Agent {
     /// Creates root and agent on the calling thread (which must then be the only one
     /// to step it). `sink` must stay at this address until `destroy` returns.
-    pub fn create<S: Sink>(sink: &RefCell<S>, wake_fd: RawFd, opts: &[Opt<'_>]) -> Result<Agent, String> {
+    pub fn create<S: Sink>(
+        sink: &RefCell<S>,
+        wake_fd: RawFd,
+        opts: &[Opt<'_>],
+    ) -> Result<Agent, String> {
         log::route_sofia_log();
         let magic = (sink as *const RefCell<S>).cast_mut().cast::<c_void>();
         // SAFETY: su_init/su_root_create have no preconditions; the root is used only on
@@ -102,7 +109,8 @@ impl Agent {
         let (t, v) = list.next_pair();
         let (te, ve) = TagList::end_pair();
         // SAFETY: the tag list and its strings live across the call; `magic` as above.
-        let nua = unsafe { sys::nua_create(root.as_ptr(), Some(nua_callback::<S>), magic, t, v, te, ve) };
+        let nua =
+            unsafe { sys::nua_create(root.as_ptr(), Some(nua_callback::<S>), magic, t, v, te, ve) };
         let Some(nua) = NonNull::new(nua) else {
             // SAFETY: tearing down what was built above, in reverse order.
             unsafe {
@@ -112,7 +120,11 @@ impl Agent {
             }
             return Err("nua_create failed (address in use or not local?)".into());
         };
-        Ok(Agent { root, nua: Nua(nua), wait_index })
+        Ok(Agent {
+            root,
+            nua: Nua(nua),
+            wait_index,
+        })
     }
 
     pub fn nua(&self) -> Nua {
@@ -149,7 +161,9 @@ impl Nua {
         let (te, ve) = TagList::end_pair();
         // SAFETY: agent alive (Nua copies die with the Agent); list outlives the call.
         // The magic is an integer in pointer clothing, never dereferenced.
-        let nh = unsafe { sys::nua_handle(self.0.as_ptr(), magic as usize as *mut c_void, t, v, te, ve) };
+        let nh = unsafe {
+            sys::nua_handle(self.0.as_ptr(), magic as usize as *mut c_void, t, v, te, ve)
+        };
         NonNull::new(nh).map(Handle)
     }
 
@@ -179,7 +193,10 @@ impl Nua {
             if ai.is_null() || (*ai).ai_addr.is_null() {
                 return None;
             }
-            sockaddr_to_std((*ai).ai_addr.cast::<libc::sockaddr>(), (*ai).ai_addrlen as usize)
+            sockaddr_to_std(
+                (*ai).ai_addr.cast::<libc::sockaddr>(),
+                (*ai).ai_addrlen as usize,
+            )
         }
     }
 }
@@ -201,7 +218,17 @@ impl Handle {
         let (t, v) = list.next_pair();
         let (te, ve) = TagList::end_pair();
         // SAFETY: handle alive; phrase and list outlive the call (NUA copies them).
-        unsafe { sys::nua_respond(self.ptr(), c_int::from(status), phrase.as_ptr(), t, v, te, ve) }
+        unsafe {
+            sys::nua_respond(
+                self.ptr(),
+                c_int::from(status),
+                phrase.as_ptr(),
+                t,
+                v,
+                te,
+                ve,
+            )
+        }
     }
 
     pub fn invite(self, opts: &[Opt<'_>]) {
@@ -268,7 +295,9 @@ fn static_phrase(phrase: &str) -> &'static CStr {
     use std::collections::HashMap;
     use std::sync::Mutex;
     static PHRASES: Mutex<Option<HashMap<String, &'static CStr>>> = Mutex::new(None);
-    let Ok(mut guard) = PHRASES.lock() else { return c"Unknown" };
+    let Ok(mut guard) = PHRASES.lock() else {
+        return c"Unknown";
+    };
     let map = guard.get_or_insert_with(HashMap::new);
     if let Some(p) = map.get(phrase) {
         return p;
@@ -276,7 +305,9 @@ fn static_phrase(phrase: &str) -> &'static CStr {
     if map.len() >= MAX_PHRASES {
         return c"Unknown";
     }
-    let Ok(c) = CString::new(phrase) else { return c"Unknown" };
+    let Ok(c) = CString::new(phrase) else {
+        return c"Unknown";
+    };
     let leaked: &'static CStr = Box::leak(c.into_boxed_c_str());
     map.insert(phrase.to_owned(), leaked);
     leaked

@@ -28,7 +28,6 @@ pub enum Opt<'a> {
     /// `NUTAG_APPL_METHOD`: methods the application answers itself (REGISTER).
     ApplMethod(&'a str),
     Allow(&'a str),
-    Supported(&'a str),
     MediaEnable(bool),
     AutoAnswer(bool),
     AutoAlert(bool),
@@ -56,7 +55,6 @@ pub enum Opt<'a> {
     Payload(&'a str),
     WwwAuthenticate(&'a str),
     ProxyAuthenticate(&'a str),
-    Server(&'a str),
 }
 
 /// A `tagi_t` array ending with `TAG_END`, plus the C strings it points into.
@@ -76,17 +74,22 @@ impl TagList {
                 Opt::UserAgent(s) => (tag_ptr(&raw const sys::siptag_user_agent_str), Val::Str(s)),
                 Opt::ApplMethod(s) => (tag_ptr(&raw const sys::nutag_appl_method), Val::Str(s)),
                 Opt::Allow(s) => (tag_ptr(&raw const sys::nutag_allow), Val::Str(s)),
-                Opt::Supported(s) => (tag_ptr(&raw const sys::nutag_supported), Val::Str(s)),
-                Opt::MediaEnable(b) => {
-                    (tag_ptr(&raw const sys::nutag_media_enable), Val::Int(b as isize))
-                }
-                Opt::AutoAnswer(b) => {
-                    (tag_ptr(&raw const sys::nutag_autoanswer), Val::Int(b as isize))
-                }
-                Opt::AutoAlert(b) => (tag_ptr(&raw const sys::nutag_autoalert), Val::Int(b as isize)),
-                Opt::SessionTimer(n) => {
-                    (tag_ptr(&raw const sys::nutag_session_timer), Val::Int(n as isize))
-                }
+                Opt::MediaEnable(b) => (
+                    tag_ptr(&raw const sys::nutag_media_enable),
+                    Val::Int(b as isize),
+                ),
+                Opt::AutoAnswer(b) => (
+                    tag_ptr(&raw const sys::nutag_autoanswer),
+                    Val::Int(b as isize),
+                ),
+                Opt::AutoAlert(b) => (
+                    tag_ptr(&raw const sys::nutag_autoalert),
+                    Val::Int(b as isize),
+                ),
+                Opt::SessionTimer(n) => (
+                    tag_ptr(&raw const sys::nutag_session_timer),
+                    Val::Int(n as isize),
+                ),
                 Opt::MinSe(n) => (tag_ptr(&raw const sys::nutag_min_se), Val::Int(n as isize)),
                 Opt::With(m) => (tag_ptr(&raw const sys::nutag_with), Val::Int(m.0 as isize)),
                 Opt::Auth(s) => (tag_ptr(&raw const sys::nutag_auth), Val::Str(s)),
@@ -102,17 +105,19 @@ impl TagList {
                     (tag_ptr(&raw const sys::siptag_min_expires_str), Val::Str(s))
                 }
                 Opt::Accept(s) => (tag_ptr(&raw const sys::siptag_accept_str), Val::Str(s)),
-                Opt::ContentType(s) => {
-                    (tag_ptr(&raw const sys::siptag_content_type_str), Val::Str(s))
-                }
+                Opt::ContentType(s) => (
+                    tag_ptr(&raw const sys::siptag_content_type_str),
+                    Val::Str(s),
+                ),
                 Opt::Payload(s) => (tag_ptr(&raw const sys::siptag_payload_str), Val::Str(s)),
-                Opt::WwwAuthenticate(s) => {
-                    (tag_ptr(&raw const sys::siptag_www_authenticate_str), Val::Str(s))
-                }
-                Opt::ProxyAuthenticate(s) => {
-                    (tag_ptr(&raw const sys::siptag_proxy_authenticate_str), Val::Str(s))
-                }
-                Opt::Server(s) => (tag_ptr(&raw const sys::siptag_server_str), Val::Str(s)),
+                Opt::WwwAuthenticate(s) => (
+                    tag_ptr(&raw const sys::siptag_www_authenticate_str),
+                    Val::Str(s),
+                ),
+                Opt::ProxyAuthenticate(s) => (
+                    tag_ptr(&raw const sys::siptag_proxy_authenticate_str),
+                    Val::Str(s),
+                ),
             };
             let value = match value {
                 Val::Int(i) => i,
@@ -128,15 +133,27 @@ impl TagList {
                     }
                 },
             };
-            items.push(sys::tagi_t { t_tag: tag, t_value: value });
+            items.push(sys::tagi_t {
+                t_tag: tag,
+                t_value: value,
+            });
         }
-        items.push(sys::tagi_t { t_tag: tag_ptr(&raw const sys::tag_null), t_value: 0 });
-        TagList { items, _strings: strings }
+        items.push(sys::tagi_t {
+            t_tag: tag_ptr(&raw const sys::tag_null),
+            t_value: 0,
+        });
+        TagList {
+            items,
+            _strings: strings,
+        }
     }
 
     /// The `TAG_NEXT` pair to pass as the first (tag, value) of a variadic call.
     pub fn next_pair(&self) -> (sys::tag_type_t, sys::tag_value_t) {
-        (tag_ptr(&raw const sys::tag_next), self.items.as_ptr() as sys::tag_value_t)
+        (
+            tag_ptr(&raw const sys::tag_next),
+            self.items.as_ptr() as sys::tag_value_t,
+        )
     }
 
     /// The `TAG_END` pair every variadic call ends with.
