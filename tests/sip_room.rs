@@ -735,6 +735,31 @@ fn hangup_before_answer_cancels() {
 }
 
 #[test]
+fn trunk_registers_and_answers_the_carrier_challenge() {
+    use callbox::core::TrunkRegistration;
+    let (reg_port, proxy_port) = (free_udp_port(CARRIER_IP), free_udp_port("127.0.0.4"));
+    let mut registrar = Sipp::server("sip_room_carrier_registrar.xml", CARRIER_IP, reg_port);
+    let mut proxy = Sipp::server("sip_room_carrier_auth.xml", "127.0.0.4", proxy_port);
+    let mut dir = directory(reg_port);
+    dir.trunks[0].outbound_proxy = Some(format!("sip:127.0.0.4:{proxy_port}"));
+    dir.trunks[0].register =
+        Some(TrunkRegistration { user: "trunkuser".into(), password: "trunkpass".into(), expires_secs: 3600 });
+    let room = Room::start(dir);
+    call_carrier(&room, "0301234567");
+    let (code, reason) = room.expect("Rejected", |e| match e {
+        SipEvent::Rejected { leg, code, reason } if *leg == OUT_LEG => Some((*code, reason.clone())),
+        _ => None,
+    });
+    assert_eq!((code, reason.as_str()), (486, "Busy Here"), "the carrier took our digest");
+    assert!(proxy.wait().success());
+    assert_eq!(proxy.logged("auth ").as_deref(), Some("ok"));
+    let ruri = proxy.logged("ruri ").unwrap_or_default();
+    assert_eq!(ruri, format!("sip:0301234567@{CARRIER_IP}:{reg_port}"), "sent through the proxy");
+    assert!(registrar.wait().success());
+    assert_eq!(registrar.logged("auth ").as_deref(), Some("ok"));
+}
+
+#[test]
 fn device_without_contact_is_rejected_at_once() {
     let room = Room::start(directory(9));
     room.send(SipCommand::Invite {
