@@ -742,19 +742,32 @@ fn trunk_registers_and_answers_the_carrier_challenge() {
     let mut proxy = Sipp::server("sip_room_carrier_auth.xml", "127.0.0.4", proxy_port);
     let mut dir = directory(reg_port);
     dir.trunks[0].outbound_proxy = Some(format!("sip:127.0.0.4:{proxy_port}"));
-    dir.trunks[0].register =
-        Some(TrunkRegistration { user: "trunkuser".into(), password: "trunkpass".into(), expires_secs: 3600 });
+    dir.trunks[0].register = Some(TrunkRegistration {
+        user: "trunkuser".into(),
+        password: "trunkpass".into(),
+        expires_secs: 3600,
+    });
     let room = Room::start(dir);
     call_carrier(&room, "0301234567");
     let (code, reason) = room.expect("Rejected", |e| match e {
-        SipEvent::Rejected { leg, code, reason } if *leg == OUT_LEG => Some((*code, reason.clone())),
+        SipEvent::Rejected { leg, code, reason } if *leg == OUT_LEG => {
+            Some((*code, reason.clone()))
+        }
         _ => None,
     });
-    assert_eq!((code, reason.as_str()), (486, "Busy Here"), "the carrier took our digest");
+    assert_eq!(
+        (code, reason.as_str()),
+        (486, "Busy Here"),
+        "the carrier took our digest"
+    );
     assert!(proxy.wait().success());
     assert_eq!(proxy.logged("auth ").as_deref(), Some("ok"));
     let ruri = proxy.logged("ruri ").unwrap_or_default();
-    assert_eq!(ruri, format!("sip:0301234567@{CARRIER_IP}:{reg_port}"), "sent through the proxy");
+    assert_eq!(
+        ruri,
+        format!("sip:0301234567@{CARRIER_IP}:{reg_port}"),
+        "sent through the proxy"
+    );
     assert!(registrar.wait().success());
     assert_eq!(registrar.logged("auth ").as_deref(), Some("ok"));
 }
@@ -779,6 +792,91 @@ fn device_without_contact_is_rejected_at_once() {
 }
 
 // ------------------------------------------------------------------ robustness
+
+/// Sends one request from `sock` and returns the final response (skipping 1xx).
+fn raw_final_response(sock: &UdpSocket, to: SocketAddr, request: &str) -> String {
+    sock.send_to(request.replace('\n', "\r\n").as_bytes(), to)
+        .unwrap();
+    sock.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let (n, _) = sock.recv_from(&mut buf).expect("an answer in time");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 1") {
+            return text;
+        }
+    }
+}
+
+fn raw_invite(sock: &UdpSocket, branch: &str, extra: &str, body: &str) -> String {
+    let me = sock.local_addr().unwrap();
+    format!(
+        "INVITE sip:+4930555@callbox SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{branch};rport\n\
+         Max-Forwards: 70\nFrom: <sip:+4930123@{ip}>;tag={branch}\nTo: <sip:+4930555@callbox>\n\
+         Call-ID: {branch}@{ip}\nCSeq: 1 INVITE\nContact: <sip:+4930123@{me}>\n{extra}\
+         Content-Length: {len}\n\n{body}",
+        ip = me.ip(),
+        len = body.replace('\n', "\r\n").len(),
+    )
+}
+
+#[test]
+fn unusable_offers_get_the_rfc_4475_answers() {
+    let room = Room::start(directory(9));
+    let sock = UdpSocket::bind((TRUNK_PEER, 0)).unwrap();
+    let sdp =
+        "v=0\no=x 1 1 IN IP4 127.0.0.2\ns=-\nc=IN IP4 127.0.0.2\nt=0 0\nm=audio 5004 RTP/AVP 0\n";
+    let g729 = sdp.replace("RTP/AVP 0", "RTP/AVP 18");
+    let cases = [
+        (
+            "invut",
+            "Content-Type: application/unknownformat\n",
+            "<x/>",
+            "SIP/2.0 415 ",
+        ),
+        (
+            "sdp01",
+            "Content-Type: application/sdp\nAccept: text/nobodyknowsthis\n",
+            sdp,
+            "SIP/2.0 406 ",
+        ),
+        (
+            "g729",
+            "Content-Type: application/sdp\n",
+            g729.as_str(),
+            "SIP/2.0 488 ",
+        ),
+        (
+            "badsdp",
+            "Content-Type: application/sdp\n",
+            "v=0\nm=audio x\n",
+            "SIP/2.0 488 ",
+        ),
+    ];
+    for (branch, extra, body, status) in cases {
+        let answer =
+            raw_final_response(&sock, room.addr(), &raw_invite(&sock, branch, extra, body));
+        assert!(answer.starts_with(status), "{branch}: {answer}");
+    }
+    room.none_of(&room.drain(), |e| {
+        matches!(e, SipEvent::IncomingCall { .. })
+    });
+
+    // RFC 4475 regaut01: an Authorization scheme nobody knows is challenged again.
+    let dev = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let me = dev.local_addr().unwrap();
+    let register = format!(
+        "REGISTER sip:callbox SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bKregaut;rport\nMax-Forwards: 70\n\
+         From: <sip:1001@callbox>;tag=1\nTo: <sip:1001@callbox>\nCall-ID: regaut@{me}\nCSeq: 1 REGISTER\n\
+         Contact: <sip:1001@{me}>\nAuthorization: NoOneKnowsThisScheme opaque-data=here\nContent-Length: 0\n\n"
+    );
+    let answer = raw_final_response(&dev, room.addr(), &register);
+    assert!(answer.starts_with("SIP/2.0 401 "), "{answer}");
+    assert!(
+        answer.contains("WWW-Authenticate: Digest realm=\"callbox\""),
+        "{answer}"
+    );
+}
 
 #[test]
 fn garbage_and_torture_messages_leave_the_registrar_working() {
@@ -825,44 +923,4 @@ fn garbage_and_torture_messages_leave_the_registrar_working() {
         room.expect("DeviceStatus", |e| device_status(e, 1)),
         (1, true)
     );
-}
-
-#[test]
-#[ignore]
-fn debug_room() {
-    let port = std::env::var("CARRIER_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5070);
-    let room = Room::start(directory(port));
-    std::fs::write("/tmp/room_addr", room.addr().to_string()).unwrap();
-    if std::env::var("CARRIER_PORT").is_ok() {
-        call_carrier(&room, "0301234567");
-    }
-    let end = Instant::now() + Duration::from_secs(40);
-    while Instant::now() < end {
-        if let Ok(ev) = room.events.recv_timeout(Duration::from_millis(100)) {
-            eprintln!("EVENT {ev:?}");
-            if let SipEvent::IncomingCall { leg, .. } = ev {
-                room.send(SipCommand::Respond {
-                    leg,
-                    code: 180,
-                    reason: "Ringing".into(),
-                    media: None,
-                });
-                room.send(SipCommand::Respond {
-                    leg,
-                    code: 200,
-                    reason: "OK".into(),
-                    media: Some(media(40000, Direction::SendRecv)),
-                });
-            }
-            if let SipEvent::Reoffer { leg, .. } = ev {
-                room.send(SipCommand::AnswerReoffer {
-                    leg,
-                    media: media(40000, Direction::RecvOnly),
-                });
-            }
-        }
-    }
 }

@@ -225,10 +225,17 @@ impl Stack {
         }
     }
 
-    /// Sends an event that must not be lost (blocks while the channel is full).
+    /// Sends an event that must not be lost (blocks while the channel is full). While
+    /// shutting down it never blocks: whoever stopped us may have stopped reading too,
+    /// and waiting on them would hang the join.
     pub fn emit(&self, ev: SipEvent) {
-        if self.events.send(ev).is_err() {
-            log::debug!("sip: event dropped, nobody listens any more");
+        let sent = if self.shutdown_deadline.is_some() {
+            self.events.try_send(ev).is_ok()
+        } else {
+            self.events.send(ev).is_ok()
+        };
+        if !sent {
+            log::debug!("sip: event dropped (shutting down, or nobody listens any more)");
         }
     }
 
