@@ -94,17 +94,30 @@ impl Sipp {
             .arg(&log)
             .args(["-mp", &free_udp_port(ip).to_string()])
             .args(["-cp", &free_udp_port("127.0.0.1").to_string()])
+            .args(["-trace_msg", "-message_file"])
+            .arg(dir.0.join("messages.log"))
+            .args(["-trace_err", "-error_file"])
+            .arg(dir.0.join("errors.log"))
             .current_dir(&dir.0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("sipp is installed (Debian sip-tester)");
-        Sipp {
+        let sipp = Sipp {
             child,
             log,
             _dir: dir,
+        };
+        // Our INVITE must not reach the port before sipp listens (an ICMP "port
+        // unreachable" makes Sofia fail the call with 503 at once): wait until the port
+        // is taken.
+        let end = Instant::now() + Duration::from_secs(10);
+        while UdpSocket::bind((ip, port)).is_ok() {
+            assert!(Instant::now() < end, "sipp did not bind {ip}:{port}");
+            std::thread::sleep(Duration::from_millis(10));
         }
+        sipp
     }
 
     /// Waits for sipp to exit (it does after its one call or its timeout).
@@ -131,7 +144,8 @@ impl Sipp {
 
     #[allow(dead_code)]
     fn messages(&self) -> String {
-        std::fs::read_to_string(self.log.with_file_name("messages.log")).unwrap_or_default()
+        let read = |f| std::fs::read_to_string(self.log.with_file_name(f)).unwrap_or_default();
+        format!("{}\n{}", read("messages.log"), read("errors.log"))
     }
 
     fn logged(&self, prefix: &str) -> Option<String> {
@@ -143,6 +157,14 @@ impl Sipp {
 
 impl Drop for Sipp {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "sipp ({:?}) saw:\n{}\n{:?}",
+                self.child.try_wait(),
+                self.messages(),
+                self.log_lines()
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -212,8 +234,13 @@ struct Room {
 
 impl Room {
     fn start(dir: Directory) -> Room {
+        Room::start_with(dir, |_| {})
+    }
+
+    fn start_with(dir: Directory, tweak: impl FnOnce(&mut SipConfig)) -> Room {
+        test_log::init();
         let (tx, events) = bounded(64);
-        let config = SipConfig {
+        let mut config = SipConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             realm: "callbox".into(),
             user_agent: "callbox-test".into(),
@@ -223,6 +250,7 @@ impl Room {
             qualify_interval: None,
             session_expires: 1800,
         };
+        tweak(&mut config);
         let handle = spawn(config, dir, tx).expect("the SIP room starts");
         Room {
             handle: Some(handle),
@@ -289,13 +317,20 @@ fn media(port: u16, direction: Direction) -> MediaDesc {
 }
 
 fn register(room: &Room, user: &str, password: &str, expires: u32) -> Sipp {
-    let expires = expires.to_string();
+    register_from(room, free_udp_port("127.0.0.1"), user, password, expires)
+}
+
+/// REGISTER from sipp on `port` (the Contact's port, so a later run can remove it).
+fn register_from(room: &Room, port: u16, user: &str, password: &str, expires: u32) -> Sipp {
+    let (expires, port) = (expires.to_string(), port.to_string());
     let mut sipp = Sipp::start(
         "sip_room_register.xml",
         room.addr(),
         &[
             "-i",
             "127.0.0.1",
+            "-p",
+            &port,
             "-s",
             user,
             "-au",
@@ -322,12 +357,34 @@ fn device_status(ev: &SipEvent, id: i64) -> Option<(usize, bool)> {
     }
 }
 
+/// The room's log lines on stderr when `CALLBOX_TEST_LOG` is set (for debugging).
+mod test_log {
+    struct Stderr;
+
+    impl log::Log for Stderr {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, r: &log::Record<'_>) {
+            eprintln!("{} {}: {}", r.level(), r.target(), r.args());
+        }
+        fn flush(&self) {}
+    }
+
+    pub fn init() {
+        if std::env::var_os("CALLBOX_TEST_LOG").is_some() && log::set_logger(&Stderr).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+    }
+}
+
 // ------------------------------------------------------------------ registrar
 
 #[test]
 fn register_with_the_right_password_then_unregister() {
     let room = Room::start(directory(9));
-    let sipp = register(&room, "1001", "secret1", 120);
+    let port = free_udp_port("127.0.0.1");
+    let sipp = register_from(&room, port, "1001", "secret1", 120);
     assert_eq!(
         sipp.logged("status ").as_deref(),
         Some("200"),
@@ -350,7 +407,7 @@ fn register_with_the_right_password_then_unregister() {
         (1, true)
     );
 
-    let sipp = register(&room, "1001", "secret1", 0);
+    let sipp = register_from(&room, port, "1001", "secret1", 0);
     assert_eq!(
         sipp.logged("status ").as_deref(),
         Some("200"),
@@ -532,7 +589,60 @@ fn device_with_the_right_password_may_call() {
     assert_eq!(source, CallSource::Device(DeviceId(1)));
     assert_eq!(to_user, "1002");
     room.send(SipCommand::Hangup { leg });
-    sipp.wait();
+    assert!(sipp.wait().success());
+    assert_eq!(sipp.logged("status ").as_deref(), Some("407"));
+    assert!(
+        sipp.log_lines().contains(&"status 480".to_string()),
+        "hang-up before answer is 480"
+    );
+    room.none_of(&room.drain(), |e| matches!(e, SipEvent::HungUp { .. }));
+}
+
+#[test]
+fn trunk_cancels_before_answer() {
+    let room = Room::start(directory(9));
+    let mut sipp = Sipp::start(
+        "sip_room_trunk_cancel.xml",
+        room.addr(),
+        &["-i", TRUNK_PEER, "-s", "+4930555"],
+    );
+    let leg = room.expect("IncomingCall", |e| match e {
+        SipEvent::IncomingCall { leg, .. } => Some(*leg),
+        _ => None,
+    });
+    room.send(SipCommand::Respond {
+        leg,
+        code: 180,
+        reason: "Ringing".into(),
+        media: None,
+    });
+    let cancelled = room.expect("HungUp", |e| match e {
+        SipEvent::HungUp { leg: l, cancelled } if *l == leg => Some(*cancelled),
+        _ => None,
+    });
+    assert!(cancelled);
+    assert!(
+        sipp.wait().success(),
+        "Sofia answered the CANCEL 200 and the INVITE 487"
+    );
+}
+
+#[test]
+fn qualify_marks_a_vanished_contact_unreachable() {
+    let room = Room::start_with(directory(9), |c| {
+        c.qualify_interval = Some(Duration::from_millis(500))
+    });
+    // sipp exits once registered, so its port answers OPTIONS with ICMP unreachable.
+    let sipp = register(&room, "1001", "secret1", 120);
+    assert_eq!(sipp.logged("status ").as_deref(), Some("200"));
+    assert_eq!(
+        room.expect("DeviceStatus up", |e| device_status(e, 1)),
+        (1, true)
+    );
+    assert_eq!(
+        room.expect("DeviceStatus unreachable", |e| device_status(e, 1)),
+        (1, false)
+    );
 }
 
 // ------------------------------------------------------------------ outgoing calls
@@ -562,7 +672,7 @@ fn outgoing_call_is_answered_and_hung_up() {
         SipEvent::Progress { leg, code, .. } if *leg == OUT_LEG => Some(*code),
         _ => None,
     });
-    assert_eq!(code, 180);
+    assert_eq!(code, 180, "{}", sipp.messages());
     let answer = room.expect("Answered", |e| match e {
         SipEvent::Answered { leg, answer } if *leg == OUT_LEG => Some(answer.clone()),
         _ => None,
@@ -625,6 +735,44 @@ fn hangup_before_answer_cancels() {
 }
 
 #[test]
+fn trunk_registers_and_answers_the_carrier_challenge() {
+    use callbox::core::TrunkRegistration;
+    let (reg_port, proxy_port) = (free_udp_port(CARRIER_IP), free_udp_port("127.0.0.4"));
+    let mut registrar = Sipp::server("sip_room_carrier_registrar.xml", CARRIER_IP, reg_port);
+    let mut proxy = Sipp::server("sip_room_carrier_auth.xml", "127.0.0.4", proxy_port);
+    let mut dir = directory(reg_port);
+    dir.trunks[0].outbound_proxy = Some(format!("sip:127.0.0.4:{proxy_port}"));
+    dir.trunks[0].register = Some(TrunkRegistration {
+        user: "trunkuser".into(),
+        password: "trunkpass".into(),
+        expires_secs: 3600,
+    });
+    let room = Room::start(dir);
+    call_carrier(&room, "0301234567");
+    let (code, reason) = room.expect("Rejected", |e| match e {
+        SipEvent::Rejected { leg, code, reason } if *leg == OUT_LEG => {
+            Some((*code, reason.clone()))
+        }
+        _ => None,
+    });
+    assert_eq!(
+        (code, reason.as_str()),
+        (486, "Busy Here"),
+        "the carrier took our digest"
+    );
+    assert!(proxy.wait().success());
+    assert_eq!(proxy.logged("auth ").as_deref(), Some("ok"));
+    let ruri = proxy.logged("ruri ").unwrap_or_default();
+    assert_eq!(
+        ruri,
+        format!("sip:0301234567@{CARRIER_IP}:{reg_port}"),
+        "sent through the proxy"
+    );
+    assert!(registrar.wait().success());
+    assert_eq!(registrar.logged("auth ").as_deref(), Some("ok"));
+}
+
+#[test]
 fn device_without_contact_is_rejected_at_once() {
     let room = Room::start(directory(9));
     room.send(SipCommand::Invite {
@@ -645,6 +793,91 @@ fn device_without_contact_is_rejected_at_once() {
 
 // ------------------------------------------------------------------ robustness
 
+/// Sends one request from `sock` and returns the final response (skipping 1xx).
+fn raw_final_response(sock: &UdpSocket, to: SocketAddr, request: &str) -> String {
+    sock.send_to(request.replace('\n', "\r\n").as_bytes(), to)
+        .unwrap();
+    sock.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let (n, _) = sock.recv_from(&mut buf).expect("an answer in time");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 1") {
+            return text;
+        }
+    }
+}
+
+fn raw_invite(sock: &UdpSocket, branch: &str, extra: &str, body: &str) -> String {
+    let me = sock.local_addr().unwrap();
+    format!(
+        "INVITE sip:+4930555@callbox SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{branch};rport\n\
+         Max-Forwards: 70\nFrom: <sip:+4930123@{ip}>;tag={branch}\nTo: <sip:+4930555@callbox>\n\
+         Call-ID: {branch}@{ip}\nCSeq: 1 INVITE\nContact: <sip:+4930123@{me}>\n{extra}\
+         Content-Length: {len}\n\n{body}",
+        ip = me.ip(),
+        len = body.replace('\n', "\r\n").len(),
+    )
+}
+
+#[test]
+fn unusable_offers_get_the_rfc_4475_answers() {
+    let room = Room::start(directory(9));
+    let sock = UdpSocket::bind((TRUNK_PEER, 0)).unwrap();
+    let sdp =
+        "v=0\no=x 1 1 IN IP4 127.0.0.2\ns=-\nc=IN IP4 127.0.0.2\nt=0 0\nm=audio 5004 RTP/AVP 0\n";
+    let g729 = sdp.replace("RTP/AVP 0", "RTP/AVP 18");
+    let cases = [
+        (
+            "invut",
+            "Content-Type: application/unknownformat\n",
+            "<x/>",
+            "SIP/2.0 415 ",
+        ),
+        (
+            "sdp01",
+            "Content-Type: application/sdp\nAccept: text/nobodyknowsthis\n",
+            sdp,
+            "SIP/2.0 406 ",
+        ),
+        (
+            "g729",
+            "Content-Type: application/sdp\n",
+            g729.as_str(),
+            "SIP/2.0 488 ",
+        ),
+        (
+            "badsdp",
+            "Content-Type: application/sdp\n",
+            "v=0\nm=audio x\n",
+            "SIP/2.0 488 ",
+        ),
+    ];
+    for (branch, extra, body, status) in cases {
+        let answer =
+            raw_final_response(&sock, room.addr(), &raw_invite(&sock, branch, extra, body));
+        assert!(answer.starts_with(status), "{branch}: {answer}");
+    }
+    room.none_of(&room.drain(), |e| {
+        matches!(e, SipEvent::IncomingCall { .. })
+    });
+
+    // RFC 4475 regaut01: an Authorization scheme nobody knows is challenged again.
+    let dev = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let me = dev.local_addr().unwrap();
+    let register = format!(
+        "REGISTER sip:callbox SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bKregaut;rport\nMax-Forwards: 70\n\
+         From: <sip:1001@callbox>;tag=1\nTo: <sip:1001@callbox>\nCall-ID: regaut@{me}\nCSeq: 1 REGISTER\n\
+         Contact: <sip:1001@{me}>\nAuthorization: NoOneKnowsThisScheme opaque-data=here\nContent-Length: 0\n\n"
+    );
+    let answer = raw_final_response(&dev, room.addr(), &register);
+    assert!(answer.starts_with("SIP/2.0 401 "), "{answer}");
+    assert!(
+        answer.contains("WWW-Authenticate: Digest realm=\"callbox\""),
+        "{answer}"
+    );
+}
+
 #[test]
 fn garbage_and_torture_messages_leave_the_registrar_working() {
     let room = Room::start(directory(9));
@@ -662,12 +895,8 @@ fn garbage_and_torture_messages_leave_the_registrar_working() {
             .collect();
         sock.send_to(&datagram, room.addr()).unwrap();
     }
+    // shared/ sits beside the checkout (worktrees and CI clones alike).
     let torture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/security/rfc4475");
-    let torture = if torture.is_dir() {
-        torture
-    } else {
-        PathBuf::from("/work/shared/security/rfc4475")
-    };
     for name in [
         "invut.dat",
         "sdp01.dat",
@@ -690,37 +919,4 @@ fn garbage_and_torture_messages_leave_the_registrar_working() {
         room.expect("DeviceStatus", |e| device_status(e, 1)),
         (1, true)
     );
-}
-
-#[test]
-#[ignore]
-fn debug_room() {
-    let room = Room::start(directory(5070));
-    std::fs::write("/tmp/room_addr", room.addr().to_string()).unwrap();
-    let end = Instant::now() + Duration::from_secs(40);
-    while Instant::now() < end {
-        if let Ok(ev) = room.events.recv_timeout(Duration::from_millis(100)) {
-            eprintln!("EVENT {ev:?}");
-            if let SipEvent::IncomingCall { leg, .. } = ev {
-                room.send(SipCommand::Respond {
-                    leg,
-                    code: 180,
-                    reason: "Ringing".into(),
-                    media: None,
-                });
-                room.send(SipCommand::Respond {
-                    leg,
-                    code: 200,
-                    reason: "OK".into(),
-                    media: Some(media(40000, Direction::SendRecv)),
-                });
-            }
-            if let SipEvent::Reoffer { leg, .. } = ev {
-                room.send(SipCommand::AnswerReoffer {
-                    leg,
-                    media: media(40000, Direction::RecvOnly),
-                });
-            }
-        }
-    }
 }

@@ -1,5 +1,5 @@
-//! Dialogs: incoming INVITEs (who sent it, is the body usable), outgoing INVITEs,
-//! responses, re-INVITEs, hang-ups, and the end of every leg.
+//! Dialogs: incoming INVITEs (who sent it, is the body usable), our responses,
+//! re-INVITEs, hang-ups, and the end of every leg (outgoing INVITEs: `outgoing`).
 //!
 //! It owns the rules that map NUA events on a leg to `SipEvent`s and `SipCommand`s
 //! to NUA calls. It must never report anything for a leg after it went silent (we
@@ -13,7 +13,7 @@ use super::digest::{self, Credentials, NonceState};
 use super::ffi::{CallState, Event, EventKind, Handle, Opt, SipMsg};
 use super::sdp;
 use super::stack::{Leg, Stack, now_secs};
-use crate::core::{CallSource, LegId, MediaDesc, SipEvent, Target};
+use crate::core::{CallSource, LegId, MediaDesc, SipEvent};
 
 const SDP: &str = "application/sdp";
 
@@ -240,85 +240,6 @@ impl Stack {
         }
     }
 
-    fn on_invite_response(&mut self, leg: LegId, ev: &Event<'_>) {
-        let Some(l) = self.legs.get_mut(&leg) else {
-            return;
-        };
-        let status = ev.status;
-        if l.incoming || l.answered {
-            // Responses to re-INVITEs and refreshes Sofia sends itself.
-            return;
-        }
-        if l.silent {
-            // Our CANCEL lost the race to a 2xx: Sofia ACKs and BYEs it itself.
-            if status >= 300 {
-                self.drop_leg(leg);
-            }
-            return;
-        }
-        match status {
-            0..=100 => {}
-            101..=199 => {
-                let early = ev
-                    .sip
-                    .and_then(|s| s.payload())
-                    .filter(|b| !b.is_empty())
-                    .and_then(|b| sdp::parse(b).ok());
-                self.emit(SipEvent::Progress {
-                    leg,
-                    code: status,
-                    early,
-                });
-            }
-            200..=299 => {
-                l.answered = true;
-                match ev.sip.and_then(|s| s.payload()).map(sdp::parse) {
-                    Some(Ok(answer)) => self.emit(SipEvent::Answered { leg, answer }),
-                    _ => {
-                        log::warn!("sip: {leg} answered without usable SDP; hanging up");
-                        l.silent = true;
-                        l.nh.bye();
-                        self.emit(SipEvent::Rejected {
-                            leg,
-                            code: 488,
-                            reason: "Not Acceptable Here".into(),
-                        });
-                    }
-                }
-            }
-            401 | 407 if !l.auth_tried => {
-                let creds = l
-                    .trunk
-                    .and_then(|t| self.dir.trunk(t))
-                    .and_then(|t| t.register.clone());
-                let realm = ev
-                    .sip
-                    .and_then(|s| s.challenge())
-                    .and_then(|c| Credentials::realm_of(&c.params));
-                if let (Some(creds), Some(realm)) = (creds, realm) {
-                    l.auth_tried = true;
-                    let auth = format!("Digest:\"{realm}\":{}:{}", creds.user, creds.password);
-                    l.nh.authenticate(&[Opt::Auth(&auth)]);
-                } else {
-                    self.reject_outgoing(leg, status, &ev.phrase);
-                }
-            }
-            _ => self.reject_outgoing(leg, status, &ev.phrase),
-        }
-    }
-
-    fn reject_outgoing(&mut self, leg: LegId, code: u16, reason: &str) {
-        if let Some(l) = self.legs.get_mut(&leg) {
-            l.silent = true;
-            self.emit(SipEvent::Rejected {
-                leg,
-                code,
-                reason: reason.to_owned(),
-            });
-            self.drop_leg(leg);
-        }
-    }
-
     pub(super) fn respond(
         &mut self,
         leg: LegId,
@@ -393,101 +314,6 @@ impl Stack {
             (false, false, _) => l.nh.cancel(),
             _ => l.nh.bye(),
         }
-    }
-
-    pub(super) fn invite(
-        &mut self,
-        leg: LegId,
-        target: Target,
-        from_user: &str,
-        display: Option<&str>,
-        media: &MediaDesc,
-    ) {
-        let Some(nua) = self.nua() else { return };
-        if self.legs.contains_key(&leg) {
-            log::error!("sip: Invite for {leg}, which exists already");
-            return;
-        }
-        let host = self.our_host();
-        let (ruri, to, route, trunk) = match &target {
-            Target::Device(id) => {
-                let Some(dev) = self.dir.device(*id) else {
-                    return self.emit(SipEvent::Rejected {
-                        leg,
-                        code: 404,
-                        reason: "Not Found".into(),
-                    });
-                };
-                let contact = self
-                    .registrar
-                    .newest(*id)
-                    .map(str::to_owned)
-                    .or_else(|| dev.static_contact.clone());
-                let Some(contact) = contact else {
-                    return self.emit(SipEvent::Rejected {
-                        leg,
-                        code: 480,
-                        reason: "Temporarily Unavailable".into(),
-                    });
-                };
-                (contact, format!("<sip:{}@{host}>", dev.user), None, None)
-            }
-            Target::Trunk { trunk, number } => {
-                let Some(t) = self.dir.trunk(*trunk) else {
-                    return self.emit(SipEvent::Rejected {
-                        leg,
-                        code: 503,
-                        reason: "Unknown Trunk".into(),
-                    });
-                };
-                let ruri = format!("sip:{number}@{}", t.host);
-                let route = t.outbound_proxy.as_ref().map(|p| {
-                    let p = if p.starts_with("sip:") {
-                        p.clone()
-                    } else {
-                        format!("sip:{p}")
-                    };
-                    format!("<{p};lr>")
-                });
-                (ruri.clone(), format!("<{ruri}>"), route, Some(t.id))
-            }
-        };
-        let from = match display {
-            Some(d) => format!(
-                "\"{}\" <sip:{from_user}@{host}>",
-                d.replace(['"', '\\'], "")
-            ),
-            None => format!("<sip:{from_user}@{host}>"),
-        };
-        let Some(nh) = nua.handle(leg.0, &[Opt::To(&to), Opt::From(&from)]) else {
-            return self.emit(SipEvent::Rejected {
-                leg,
-                code: 500,
-                reason: "Cannot Create Handle".into(),
-            });
-        };
-        let origin = self.new_origin();
-        self.legs.insert(
-            leg,
-            Leg {
-                nh,
-                incoming: false,
-                answered: false,
-                silent: false,
-                invite: None,
-                reinvite: None,
-                origin,
-                last_sdp: None,
-                trunk,
-                auth_tried: false,
-            },
-        );
-        let sdp = self.leg_sdp(leg, media).unwrap_or_default();
-        let mut opts = vec![Opt::Url(&ruri), Opt::ContentType(SDP), Opt::Payload(&sdp)];
-        if let Some(r) = &route {
-            opts.push(Opt::Route(r));
-        }
-        nh.invite(&opts);
     }
 }
 

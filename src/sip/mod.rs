@@ -9,8 +9,8 @@
 //! queues the command and writes an eventfd the Sofia root polls.
 //!
 //! Layout: `ffi/` is the only `unsafe` code (bindings, tag lists, callbacks); `stack`
-//! runs the thread and dispatches events; `calls` and `register` hold the dialog and
-//! registrar logic; `registrar`, `digest` and `sdp` are pure and unit-tested.
+//! runs the thread and dispatches events; `calls` (incoming and common dialog
+//! logic), `outgoing` and `register` hold the rest; `registrar`, `digest` and `sdp` are pure and unit-tested.
 //!
 //! [`LegId`]: crate::core::LegId
 
@@ -18,6 +18,7 @@ mod calls;
 mod digest;
 mod error;
 mod ffi;
+mod outgoing;
 mod register;
 mod registrar;
 mod sdp;

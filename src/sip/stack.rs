@@ -225,10 +225,17 @@ impl Stack {
         }
     }
 
-    /// Sends an event that must not be lost (blocks while the channel is full).
+    /// Sends an event that must not be lost (blocks while the channel is full). While
+    /// shutting down it never blocks: whoever stopped us may have stopped reading too,
+    /// and waiting on them would hang the join.
     pub fn emit(&self, ev: SipEvent) {
-        if self.events.send(ev).is_err() {
-            log::debug!("sip: event dropped, nobody listens any more");
+        let sent = if self.shutdown_deadline.is_some() {
+            self.events.try_send(ev).is_ok()
+        } else {
+            self.events.send(ev).is_ok()
+        };
+        if !sent {
+            log::debug!("sip: event dropped (shutting down, or nobody listens any more)");
         }
     }
 
@@ -258,6 +265,7 @@ impl Stack {
     /// Forgets a leg and frees its handle.
     pub fn drop_leg(&mut self, leg: LegId) {
         if let Some(l) = self.legs.remove(&leg) {
+            log::debug!("sip: {leg} over; handle freed");
             l.nh.destroy();
         }
     }
@@ -348,11 +356,7 @@ impl Sink for Stack {
         match ev.kind {
             EventKind::IRegister => self.on_register(nh, ev),
             EventKind::IInvite => self.on_new_invite(nh, ev),
-            EventKind::RShutdown => {
-                if ev.status >= 200 {
-                    self.shutdown_done = true;
-                }
-            }
+            EventKind::RShutdown if ev.status >= 200 => self.shutdown_done = true,
             // Requests Sofia answered itself on a handle it made for them (OPTIONS,
             // out-of-dialog INFO, ...): the handle is ours to free.
             EventKind::IOptions | EventKind::IInfo | EventKind::Other(_) => nh.destroy(),

@@ -104,7 +104,7 @@ impl<'a> Event<'a> {
             handle: NonNull::new(nh).map(Handle),
             magic: hmagic as usize as u64,
             // SAFETY: sip is NULL or a parsed message valid for the callback.
-            sip: unsafe { sip.as_ref() }.map(|s| SipMsg(s)),
+            sip: unsafe { sip.as_ref() }.map(SipMsg),
             tags,
             _life: PhantomData,
         }
@@ -174,11 +174,9 @@ fn s(p: *const c_char) -> Option<String> {
     unsafe { text(p) }.map(Cow::into_owned)
 }
 
+// `from_user`/`to_user` are named after the From and To headers, not conversions.
+#[allow(clippy::wrong_self_convention)]
 impl<'a> SipMsg<'a> {
-    pub fn method(&self) -> Option<String> {
-        s(hdr(self.0.sip_request)?.rq_method_name)
-    }
-
     pub fn request_user(&self) -> Option<String> {
         s(hdr(self.0.sip_request)?.rq_url[0].url_user)
     }
@@ -203,7 +201,7 @@ impl<'a> SipMsg<'a> {
 
     /// `Expires:` delta seconds.
     pub fn expires(&self) -> Option<u64> {
-        Some(hdr(self.0.sip_expires)?.ex_delta as u64)
+        Some(hdr(self.0.sip_expires)?.ex_delta)
     }
 
     pub fn contacts(&self) -> Vec<ContactView> {

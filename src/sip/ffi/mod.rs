@@ -12,6 +12,9 @@
 //! has reported the dialog terminated (or right away for a handle with no dialog).
 //! Views borrow the message of one callback and must not be kept past it.
 
+// Every unsafe block says why it is sound; CI's clippy enforces it.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod bindings;
 mod event;
 mod log;

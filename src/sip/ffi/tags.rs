@@ -28,7 +28,6 @@ pub enum Opt<'a> {
     /// `NUTAG_APPL_METHOD`: methods the application answers itself (REGISTER).
     ApplMethod(&'a str),
     Allow(&'a str),
-    Supported(&'a str),
     MediaEnable(bool),
     AutoAnswer(bool),
     AutoAlert(bool),
@@ -56,7 +55,6 @@ pub enum Opt<'a> {
     Payload(&'a str),
     WwwAuthenticate(&'a str),
     ProxyAuthenticate(&'a str),
-    Server(&'a str),
 }
 
 /// A `tagi_t` array ending with `TAG_END`, plus the C strings it points into.
@@ -76,7 +74,6 @@ impl TagList {
                 Opt::UserAgent(s) => (tag_ptr(&raw const sys::siptag_user_agent_str), Val::Str(s)),
                 Opt::ApplMethod(s) => (tag_ptr(&raw const sys::nutag_appl_method), Val::Str(s)),
                 Opt::Allow(s) => (tag_ptr(&raw const sys::nutag_allow), Val::Str(s)),
-                Opt::Supported(s) => (tag_ptr(&raw const sys::nutag_supported), Val::Str(s)),
                 Opt::MediaEnable(b) => (
                     tag_ptr(&raw const sys::nutag_media_enable),
                     Val::Int(b as isize),
@@ -121,7 +118,6 @@ impl TagList {
                     tag_ptr(&raw const sys::siptag_proxy_authenticate_str),
                     Val::Str(s),
                 ),
-                Opt::Server(s) => (tag_ptr(&raw const sys::siptag_server_str), Val::Str(s)),
             };
             let value = match value {
                 Val::Int(i) => i,
