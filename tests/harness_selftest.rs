@@ -45,10 +45,18 @@ fn goertzel_tells_tones_apart_and_refuses_silence_and_noise() {
     assert!(!has_tone(&quiet, 0, 440.0).unwrap(), "silence has 440");
     assert!(!has_tone(&quiet, 0, 1000.0).unwrap(), "silence has 1000");
     assert!(!has_tone(&noise, 0, 440.0).unwrap(), "white noise has 440");
-    assert!(has_tone(&stereo, 1, 440.0).unwrap(), "48 kHz stereo right channel lacks 440");
-    assert!(has_tone(&stereo, 0, 440.0).unwrap(), "48 kHz stereo left channel lacks 440");
+    assert!(
+        has_tone(&stereo, 1, 440.0).unwrap(),
+        "48 kHz stereo right channel lacks 440"
+    );
+    assert!(
+        has_tone(&stereo, 0, 440.0).unwrap(),
+        "48 kHz stereo left channel lacks 440"
+    );
 
-    let (f, share) = audio::dominant_tone(&a440, 0).unwrap().expect("a dominant tone");
+    let (f, share) = audio::dominant_tone(&a440, 0)
+        .unwrap()
+        .expect("a dominant tone");
     assert!((f - 440.0).abs() <= 10.0, "dominant {f} Hz, share {share}");
     assert_eq!(audio::dominant_tone(&quiet, 0).unwrap(), None);
     assert_eq!(audio::dominant_tone(&noise, 0).unwrap(), None);
@@ -137,7 +145,9 @@ fn sipp_trunk_cancel_against_ring_only_uas() {
     let t = TestDir::new("trunk-cancel").unwrap();
     let uas_file = t.path().join("ring_only.xml");
     std::fs::write(&uas_file, RING_ONLY_UAS).unwrap();
-    let uas = Sipp::scenario("ringer", &uas_file, t.path()).spawn().unwrap();
+    let uas = Sipp::scenario("ringer", &uas_file, t.path())
+        .spawn()
+        .unwrap();
     assert!(uas.wait_ready(secs(5)));
     let trunk = Sipp::scenario("trunk", "trunk_cancel.xml", t.path())
         .remote(uas.addr())
@@ -166,7 +176,9 @@ fn sipp_carrier_reject_sends_the_substituted_status() {
     assert_eq!(caller.exit_code, Some(1), "{}", caller.describe());
     assert_eq!(caller.failed, 1, "{}", caller.describe());
     assert!(
-        caller.errors.contains("SIP/2.0 480 Temporarily Unavailable"),
+        caller
+            .errors
+            .contains("SIP/2.0 480 Temporarily Unavailable"),
         "{}",
         caller.describe()
     );
@@ -225,7 +237,12 @@ const REGISTRAR: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 "#;
 
 /// Runs `scenario` as 1001 with `password` against a fresh REGISTRAR.
-fn register_with(t: &TestDir, label: &str, scenario: &str, password: &str) -> common::sipp::SippOutcome {
+fn register_with(
+    t: &TestDir,
+    label: &str,
+    scenario: &str,
+    password: &str,
+) -> common::sipp::SippOutcome {
     let file = t.path().join("registrar.xml");
     std::fs::write(&file, REGISTRAR).unwrap();
     let registrar = Sipp::scenario(&format!("{label}-registrar"), &file, t.path())
@@ -272,7 +289,9 @@ fn baresip_direct_call_carries_tone_and_dtmf_one_way_each() {
     let t = TestDir::new("baresip-call").unwrap();
     let mut a = Baresip::start(BaresipOpts::new("alice").tone(440), t.path()).unwrap();
     let mut b = Baresip::start(
-        BaresipOpts::new("bob").tone(1000).answer(AnswerMode::Manual),
+        BaresipOpts::new("bob")
+            .tone(1000)
+            .answer(AnswerMode::Manual),
         t.path(),
     )
     .unwrap();
@@ -305,10 +324,22 @@ fn baresip_direct_call_carries_tone_and_dtmf_one_way_each() {
     let heard_by_b = b.wait_recording(secs(5)).unwrap();
     let heard_by_a = a.wait_recording(secs(5)).unwrap();
     assert!(audio::wav_duration(&heard_by_b).unwrap() >= 1.5);
-    assert!(has_tone(&heard_by_b, 0, 440.0).unwrap(), "bob did not hear alice's 440 Hz");
-    assert!(!has_tone(&heard_by_b, 0, 1000.0).unwrap(), "bob heard his own 1000 Hz");
-    assert!(has_tone(&heard_by_a, 0, 1000.0).unwrap(), "alice did not hear bob's 1000 Hz");
-    assert!(!has_tone(&heard_by_a, 0, 440.0).unwrap(), "alice heard her own 440 Hz");
+    assert!(
+        has_tone(&heard_by_b, 0, 440.0).unwrap(),
+        "bob did not hear alice's 440 Hz"
+    );
+    assert!(
+        !has_tone(&heard_by_b, 0, 1000.0).unwrap(),
+        "bob heard his own 1000 Hz"
+    );
+    assert!(
+        has_tone(&heard_by_a, 0, 1000.0).unwrap(),
+        "alice did not hear bob's 1000 Hz"
+    );
+    assert!(
+        !has_tone(&heard_by_a, 0, 440.0).unwrap(),
+        "alice heard her own 440 Hz"
+    );
     // What each sent is recorded too.
     let sent_by_a = a.sent_path().unwrap();
     assert!(has_tone(&sent_by_a, 0, 440.0).unwrap());

@@ -55,7 +55,12 @@ pub fn tone_wav(path: &Path, freq_hz: u32, seconds: f64, rate: u32) -> Result<()
 }
 
 /// A 16-bit WAV of silence.
-pub fn silence_wav(path: &Path, seconds: f64, rate: u32, channels: u16) -> Result<(), HarnessError> {
+pub fn silence_wav(
+    path: &Path,
+    seconds: f64,
+    rate: u32,
+    channels: u16,
+) -> Result<(), HarnessError> {
     synth_wav(path, None, seconds, rate, channels)
 }
 
@@ -69,7 +74,18 @@ pub fn synth_wav(
 ) -> Result<(), HarnessError> {
     let p = path.to_string_lossy();
     let (r, c, s) = (rate.to_string(), channels.to_string(), seconds.to_string());
-    let mut args = vec!["-n", "-r", &r, "-c", &c, "-b", "16", "-e", "signed-integer", &p];
+    let mut args = vec![
+        "-n",
+        "-r",
+        &r,
+        "-c",
+        &c,
+        "-b",
+        "16",
+        "-e",
+        "signed-integer",
+        &p,
+    ];
     let f;
     match freq_hz {
         Some(hz) => {
@@ -82,10 +98,27 @@ pub fn synth_wav(
 }
 
 /// Re-encodes any sox-readable file as 16-bit PCM WAV at `rate` with `channels`.
-pub fn convert_wav(input: &Path, output: &Path, rate: u32, channels: u16) -> Result<(), HarnessError> {
+pub fn convert_wav(
+    input: &Path,
+    output: &Path,
+    rate: u32,
+    channels: u16,
+) -> Result<(), HarnessError> {
     let (i, o) = (input.to_string_lossy(), output.to_string_lossy());
     let (r, c) = (rate.to_string(), channels.to_string());
-    sox(&[&i, "-r", &r, "-c", &c, "-b", "16", "-e", "signed-integer", &o]).map(|_| ())
+    sox(&[
+        &i,
+        "-r",
+        &r,
+        "-c",
+        &c,
+        "-b",
+        "16",
+        "-e",
+        "signed-integer",
+        &o,
+    ])
+    .map(|_| ())
 }
 
 /// `sox --i` of a file: Ok(description) if sox can read it.
@@ -111,7 +144,11 @@ pub fn read_channel(path: &Path, channel: u16) -> Result<Samples, HarnessError> 
     if channel >= spec.channels {
         return Err(HarnessError::peer(
             "wav",
-            format!("{}: no channel {channel} in {} channels", path.display(), spec.channels),
+            format!(
+                "{}: no channel {channel} in {} channels",
+                path.display(),
+                spec.channels
+            ),
         ));
     }
     let step = usize::from(spec.channels);
@@ -162,7 +199,11 @@ fn mean_square(samples: &[f32]) -> f64 {
     if samples.is_empty() {
         return 0.0;
     }
-    samples.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / samples.len() as f64
+    samples
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        / samples.len() as f64
 }
 
 /// The loud blocks of a signal (RMS above the silence floor).

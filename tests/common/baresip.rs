@@ -29,94 +29,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::HarnessError;
-use super::audio;
+pub use super::baresip_config::{AnswerMode, AudioSource, BaresipOpts};
+use super::baresip_config::{account_line, audio_source, config_text};
 pub use super::baresip_ctrl::{Event, Response};
 use super::baresip_ctrl::{Frame, read_frames};
 use super::ports;
 use super::process::ChildGuard;
 use super::wait::wait_for;
-
-/// What the softphone sends into a call.
-#[derive(Debug, Clone)]
-pub enum AudioSource {
-    /// `ausine`: a continuous sine at this frequency (10..20000 Hz).
-    Tone(u32),
-    /// `aufile`: this file (any sox-readable audio), converted to 48 kHz stereo.
-    /// At its end baresip raises AUDIO_ERROR and hangs the call up.
-    Wav(PathBuf),
-    /// `aufile` with 120 s of generated silence.
-    Silence,
-}
-
-/// How incoming calls are answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerMode {
-    /// Ring until `answer()`.
-    Manual,
-    /// Answer at once.
-    Auto,
-}
-
-/// Options for one softphone.
-#[derive(Debug, Clone)]
-pub struct BaresipOpts {
-    pub name: String,
-    pub user: String,
-    /// Register as `user` at this registrar with this password (None: no registration,
-    /// peer-to-peer dialing only).
-    pub registrar: Option<(SocketAddr, String)>,
-    /// Re-registration interval in seconds when registering.
-    pub regint: u32,
-    pub source: AudioSource,
-    pub answer: AnswerMode,
-    /// Raw `config` lines appended last (later lines win in baresip's config).
-    pub extra_config: Vec<String>,
-}
-
-impl BaresipOpts {
-    /// A silent, auto-answering phone `name` that does not register.
-    pub fn new(name: &str) -> BaresipOpts {
-        BaresipOpts {
-            name: name.to_string(),
-            user: name.to_string(),
-            registrar: None,
-            regint: 60,
-            source: AudioSource::Silence,
-            answer: AnswerMode::Auto,
-            extra_config: Vec::new(),
-        }
-    }
-
-    pub fn user(mut self, user: &str) -> Self {
-        self.user = user.to_string();
-        self
-    }
-
-    pub fn register(mut self, registrar: SocketAddr, password: &str) -> Self {
-        self.registrar = Some((registrar, password.to_string()));
-        self
-    }
-
-    pub fn tone(mut self, hz: u32) -> Self {
-        self.source = AudioSource::Tone(hz);
-        self
-    }
-
-    pub fn wav(mut self, path: &Path) -> Self {
-        self.source = AudioSource::Wav(path.to_path_buf());
-        self
-    }
-
-    pub fn answer(mut self, mode: AnswerMode) -> Self {
-        self.answer = mode;
-        self
-    }
-
-    pub fn config_line(mut self, line: &str) -> Self {
-        self.extra_config.push(line.to_string());
-        self
-    }
-}
 
 pub struct Baresip {
     guard: ChildGuard,
@@ -224,7 +143,11 @@ impl Baresip {
     }
 
     /// Sends one command and waits for its answer; `Err` if baresip says not ok.
-    pub fn command(&mut self, command: &str, params: Option<&str>) -> Result<Response, HarnessError> {
+    pub fn command(
+        &mut self,
+        command: &str,
+        params: Option<&str>,
+    ) -> Result<Response, HarnessError> {
         let token = self.next_token.to_string();
         self.next_token += 1;
         let mut msg = serde_json::json!({ "command": command, "token": token });
@@ -325,7 +248,11 @@ impl Baresip {
     }
 
     /// Waits for the first event whose type is any of `kinds`.
-    pub fn wait_event_of(&mut self, kinds: &[&str], deadline: Instant) -> Result<Event, HarnessError> {
+    pub fn wait_event_of(
+        &mut self,
+        kinds: &[&str],
+        deadline: Instant,
+    ) -> Result<Event, HarnessError> {
         loop {
             let next = self.pending.pop_front().map(Frame::Event);
             let frame = match next {
@@ -387,7 +314,8 @@ impl Baresip {
     /// Sends one DTMF digit as RFC 2833 (`sndcode`); the far baresip reports
     /// CALL_DTMF_START with the digit as param.
     pub fn send_dtmf(&mut self, digit: char) -> Result<(), HarnessError> {
-        self.command("sndcode", Some(&digit.to_string())).map(|_| ())
+        self.command("sndcode", Some(&digit.to_string()))
+            .map(|_| ())
     }
 
     /// The newest recording of what it heard (`*-dec.wav`), if any. Files are
@@ -418,7 +346,8 @@ impl Baresip {
     /// Asks baresip to quit and waits a little; the guard kills it otherwise.
     pub fn quit(mut self) {
         let _ = self.command("quit", None);
-        self.guard.wait_exit(Instant::now() + Duration::from_secs(2));
+        self.guard
+            .wait_exit(Instant::now() + Duration::from_secs(2));
     }
 }
 
@@ -451,76 +380,4 @@ fn newest(dir: &Path, suffix: &str) -> Option<PathBuf> {
         .collect();
     files.sort();
     files.pop().map(|(_, p)| p)
-}
-
-/// The `audio_source` value, preparing the WAV aufile needs (48 kHz stereo,
-/// because ausine only runs at 48 kHz stereo and the source rate is global).
-fn audio_source(source: &AudioSource, dir: &Path) -> Result<String, HarnessError> {
-    Ok(match source {
-        AudioSource::Tone(hz) => format!("ausine,{hz}"),
-        AudioSource::Wav(path) => {
-            let out = dir.join("source.wav");
-            audio::convert_wav(path, &out, 48000, 2)?;
-            format!("aufile,{}", out.display())
-        }
-        AudioSource::Silence => {
-            let out = dir.join("silence.wav");
-            audio::silence_wav(&out, 120.0, 48000, 2)?;
-            format!("aufile,{}", out.display())
-        }
-    })
-}
-
-fn config_text(
-    opts: &BaresipOpts,
-    sip_port: u16,
-    ctrl_port: u16,
-    rtp_base: u16,
-    source: &str,
-    rec_dir: &Path,
-) -> String {
-    let mut lines = vec![
-        "poll_method epoll".to_string(),
-        format!("sip_listen 127.0.0.1:{sip_port}"),
-        // Without this, SDP carries the first non-loopback interface address.
-        "net_interface 127.0.0.1".to_string(),
-        "call_local_timeout 120".to_string(),
-        "call_max_calls 4".to_string(),
-        format!("audio_source {source}"),
-        // No audio_player: nothing plays; sndfile still sees the decoded audio.
-        "ausrc_srate 48000".to_string(),
-        "ausrc_channels 2".to_string(),
-        "audio_buffer 20-160".to_string(),
-        format!("rtp_ports {}-{}", rtp_base, rtp_base + 15),
-        "rtcp_mux no".to_string(),
-        "jitter_buffer_delay 2-10".to_string(),
-        "module_path /usr/lib/baresip/modules".to_string(),
-        "module g711.so".to_string(),
-        "module ausine.so".to_string(),
-        "module aufile.so".to_string(),
-        "module sndfile.so".to_string(),
-        "module_tmp account.so".to_string(),
-        "module_app menu.so".to_string(),
-        "module_app ctrl_tcp.so".to_string(),
-        format!("ctrl_tcp_listen 127.0.0.1:{ctrl_port}"),
-        format!("snd_path {}", rec_dir.display()),
-        "statmode_default off".to_string(),
-    ];
-    lines.extend(opts.extra_config.iter().cloned());
-    lines.join("\n") + "\n"
-}
-
-fn account_line(opts: &BaresipOpts) -> String {
-    let answer = match opts.answer {
-        AnswerMode::Manual => "manual",
-        AnswerMode::Auto => "auto",
-    };
-    match &opts.registrar {
-        Some((addr, password)) => format!(
-            "<sip:{user}@{addr}>;auth_user={user};auth_pass={password};regint={regint};answermode={answer}\n",
-            user = opts.user,
-            regint = opts.regint,
-        ),
-        None => format!("<sip:{}@127.0.0.1>;regint=0;answermode={answer}\n", opts.user),
-    }
 }

@@ -80,14 +80,22 @@ pub fn read_frames(mut sock: TcpStream, tx: mpsc::Sender<Frame>) {
 fn take_netstring(buf: &mut Vec<u8>) -> Result<Option<Vec<u8>>, String> {
     let Some(colon) = buf.iter().position(|&b| b == b':') else {
         if buf.len() > 10 || buf.iter().any(|b| !b.is_ascii_digit()) {
-            return Err(format!("bad netstring start {:?}", String::from_utf8_lossy(buf)));
+            return Err(format!(
+                "bad netstring start {:?}",
+                String::from_utf8_lossy(buf)
+            ));
         }
         return Ok(None);
     };
     let len: usize = std::str::from_utf8(&buf[..colon])
         .ok()
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad netstring length {:?}", String::from_utf8_lossy(&buf[..colon])))?;
+        .ok_or_else(|| {
+            format!(
+                "bad netstring length {:?}",
+                String::from_utf8_lossy(&buf[..colon])
+            )
+        })?;
     let end = colon + 1 + len;
     if buf.len() < end + 1 {
         return Ok(None);
@@ -104,7 +112,12 @@ fn decode(payload: &[u8]) -> Frame {
     let Ok(v) = serde_json::from_slice::<Value>(payload) else {
         return Frame::Closed(format!("bad JSON {:?}", String::from_utf8_lossy(payload)));
     };
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     if v.get("event").and_then(Value::as_bool) == Some(true) {
         Frame::Event(Event {
             kind: s("type"),
@@ -115,6 +128,12 @@ fn decode(payload: &[u8]) -> Frame {
         })
     } else {
         let ok = v.get("ok").and_then(Value::as_bool).unwrap_or(false);
-        Frame::Response(s("token"), Response { ok, data: s("data") })
+        Frame::Response(
+            s("token"),
+            Response {
+                ok,
+                data: s("data"),
+            },
+        )
     }
 }

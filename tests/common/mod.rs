@@ -5,13 +5,15 @@
 //! child, killed by pid on drop) and every port it hands out (picked free at run
 //! time, never twice in one test binary). It must never sleep to synchronise:
 //! every wait is a poll with a deadline, on a file, a socket or an event.
-//! The tricky part is that not every test binary uses every helper, hence the
-//! `dead_code` allowance below; the self-test (`tests/harness_selftest.rs`)
-//! exercises each of them against the peers themselves.
-#![allow(dead_code)]
+//! The tricky part is that not every test binary uses every helper (or
+//! re-export), hence the `dead_code`/`unused_imports` allowance below; the
+//! self-test (`tests/harness_selftest.rs`) exercises each of them against the
+//! peers themselves.
+#![allow(dead_code, unused_imports)]
 
 pub mod audio;
 pub mod baresip;
+pub mod baresip_config;
 pub mod baresip_ctrl;
 pub mod error;
 pub mod ports;

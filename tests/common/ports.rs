@@ -59,7 +59,9 @@ pub fn free_port() -> u16 {
 /// A port free for TCP on 127.0.0.1 (control sockets).
 pub fn free_tcp_port() -> u16 {
     for _ in 0..TRIES {
-        let Ok(l) = TcpListener::bind(("127.0.0.1", 0)) else { continue };
+        let Ok(l) = TcpListener::bind(("127.0.0.1", 0)) else {
+            continue;
+        };
         let Ok(addr) = l.local_addr() else { continue };
         drop(l);
         if claim(&[addr.port()]) {
@@ -74,7 +76,9 @@ pub fn free_tcp_port() -> u16 {
 pub fn free_udp_block(n: u16) -> u16 {
     assert!(n > 0, "an empty port block is a test bug");
     for _ in 0..TRIES {
-        let Some(picked) = kernel_pick() else { continue };
+        let Some(picked) = kernel_pick() else {
+            continue;
+        };
         let base = picked & !1;
         if base < 1024 || u32::from(base) + u32::from(n) > 65535 {
             continue;

@@ -358,7 +358,11 @@ impl SippOutcome {
             "sipp {}: exit {:?}{}, {} successful, {} failed\n--- errors ---\n{}\n--- screen ---\n{}\n--- output ---\n{}",
             self.name,
             self.exit_code,
-            if self.timed_out { " (killed at deadline)" } else { "" },
+            if self.timed_out {
+                " (killed at deadline)"
+            } else {
+                ""
+            },
             self.successful,
             self.failed,
             self.errors,
@@ -373,7 +377,7 @@ fn read_counts(stat: &Path) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(stat).ok()?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next()?.split(';').collect();
-    let last: Vec<&str> = lines.last()?.split(';').collect();
+    let last: Vec<&str> = lines.next_back()?.split(';').collect();
     let col = |name: &str| -> Option<u64> {
         let i = header.iter().position(|h| *h == name)?;
         last.get(i)?.trim().parse().ok()
