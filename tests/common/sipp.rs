@@ -333,7 +333,7 @@ impl SippRun {
 #[derive(Debug, Clone)]
 pub struct SippOutcome {
     pub name: String,
-    /// sipp's exit code: 0 all calls succeeded, 1 some failed, 97/99/255 other
+    /// sipp's exit code: 0 all calls succeeded, 1 some failed, 254/255 other
     /// endings (see `sipp -h`); `None` if killed at the deadline.
     pub exit_code: Option<i32>,
     pub timed_out: bool,
