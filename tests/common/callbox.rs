@@ -39,14 +39,28 @@ impl Prepared {
     /// A fresh data dir under `work` with the schema applied, ready to provision.
     pub fn new(work: &Path) -> Result<Prepared, HarnessError> {
         let data_dir = work.join("var");
-        let store = Store::open(&data_dir.join("callbox.db"))
-            .map_err(|e| HarnessError::Peer { peer: "store".into(), detail: e.to_string() })?;
-        Ok(Prepared { data_dir, store, rtp_timeout_secs: 60, record: true, work: work.to_path_buf() })
+        let store = Store::open(&data_dir.join("callbox.db")).map_err(|e| HarnessError::Peer {
+            peer: "store".into(),
+            detail: e.to_string(),
+        })?;
+        Ok(Prepared {
+            data_dir,
+            store,
+            rtp_timeout_secs: 60,
+            record: true,
+            work: work.to_path_buf(),
+        })
     }
 
     /// Write the config and start `callbox serve`; returns once SIP answers OPTIONS.
     pub fn start(self) -> Result<Callbox, HarnessError> {
-        let Prepared { data_dir, store, rtp_timeout_secs, record, work } = self;
+        let Prepared {
+            data_dir,
+            store,
+            rtp_timeout_secs,
+            record,
+            work,
+        } = self;
         drop(store);
         let sip_port = free_tcp_port();
         let http_port = free_port();
@@ -60,18 +74,30 @@ impl Prepared {
             rtp_min + 63,
         );
         let config_path = work.join("callbox.toml");
-        std::fs::write(&config_path, config).map_err(|e| HarnessError::io("write callbox.toml", e))?;
+        std::fs::write(&config_path, config)
+            .map_err(|e| HarnessError::io("write callbox.toml", e))?;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_callbox"));
         cmd.arg("serve").arg("--config").arg(&config_path);
         let child = ChildGuard::spawn(cmd, "callbox", &work)?;
         let sip = SocketAddr::from(([127, 0, 0, 1], sip_port));
         let http = SocketAddr::from(([127, 0, 0, 1], http_port));
-        let mut callbox = Callbox { data_dir, sip, http, child };
+        let mut callbox = Callbox {
+            data_dir,
+            sip,
+            http,
+            child,
+        };
         if wait_sip_up(sip, Instant::now() + Duration::from_secs(20)).is_none() {
-            return Err(HarnessError::Timeout { what: "callbox to answer OPTIONS".into(), context: callbox.log_tail() });
+            return Err(HarnessError::Timeout {
+                what: "callbox to answer OPTIONS".into(),
+                context: callbox.log_tail(),
+            });
         }
         if !callbox.child.is_running() {
-            return Err(HarnessError::Peer { peer: "callbox".into(), detail: callbox.log_tail() });
+            return Err(HarnessError::Peer {
+                peer: "callbox".into(),
+                detail: callbox.log_tail(),
+            });
         }
         Ok(callbox)
     }
@@ -86,18 +112,33 @@ impl Callbox {
     /// The call row once it is closed (the daemon writes asynchronously).
     pub fn ended_call(&self, id: i64, within: Duration) -> CallRecord {
         let store = self.store();
-        wait_for(Instant::now() + within, || store.call(CallId(id)).ok().flatten().filter(|c| c.ended_at.is_some()))
-            .unwrap_or_else(|| {
-                panic!("call {id} was not closed within {within:?}; row: {:?}\n{}", store.call(CallId(id)), self.log_tail())
-            })
+        wait_for(Instant::now() + within, || {
+            store
+                .call(CallId(id))
+                .ok()
+                .flatten()
+                .filter(|c| c.ended_at.is_some())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "call {id} was not closed within {within:?}; row: {:?}\n{}",
+                store.call(CallId(id)),
+                self.log_tail()
+            )
+        })
     }
 
     pub fn trail(&self, id: i64) -> Vec<CallEventRecord> {
-        self.store().call_events(CallId(id)).expect("the trail reads")
+        self.store()
+            .call_events(CallId(id))
+            .expect("the trail reads")
     }
 
     pub fn trail_kinds(&self, id: i64) -> Vec<String> {
-        self.trail(id).iter().map(|e| e.kind.as_str().to_string()).collect()
+        self.trail(id)
+            .iter()
+            .map(|e| e.kind.as_str().to_string())
+            .collect()
     }
 
     /// The last lines of the daemon's log, for assertion messages.
@@ -115,7 +156,11 @@ impl Callbox {
 
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(mut self) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.pid().to_string()).status();
-        self.child.wait_exit(Instant::now() + Duration::from_secs(10))
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.pid().to_string())
+            .status();
+        self.child
+            .wait_exit(Instant::now() + Duration::from_secs(10))
     }
 }

@@ -13,9 +13,9 @@
 
 pub mod audio;
 pub mod baresip;
-pub mod callbox;
 pub mod baresip_config;
 pub mod baresip_ctrl;
+pub mod callbox;
 pub mod error;
 pub mod ports;
 pub mod process;

@@ -234,7 +234,8 @@ impl Sipp {
         cmd.args(&self.extra).current_dir(&self.dir);
 
         let mut guard = ChildGuard::spawn(cmd, &self.name, &self.dir)?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let ip: std::net::IpAddr = self.local_ip.parse().unwrap_or([127, 0, 0, 1].into());
+        let addr = SocketAddr::new(ip, port);
         let deadline = Instant::now() + Duration::from_secs(5);
         // Ready when the SIP socket is bound; a sipp that exits first (bad
         // scenario, port taken) is reported by `finish` with its own words.
