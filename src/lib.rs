@@ -3,14 +3,17 @@
 //! One process, five rooms, each owning its state and talking by messages
 //! (see `docs/ARCHITECTURE.md`):
 //!
-//! - [`sip`]: Sofia-SIP on its own thread; registrar, digest auth, dialogs. The only
-//!   `unsafe` in the crate.
+//! - [`sip`]: Sofia-SIP on its own thread; registrar, digest auth, dialogs. Its
+//!   `ffi` module is the only code allowed to opt out of the crate-wide
+//!   `deny(unsafe_code)`.
 //! - [`media`]: every RTP socket; relay, transcoding, DTMF, prompts, recording.
 //! - [`core`]: the switchboard, pure: `handle(now, input)` then drain outputs.
 //! - [`store`]: SQLite, migrations, the one writer thread.
 //! - [`api`]: HTTP (health for now).
 //!
 //! [`daemon`] wires them together; `main.rs` only parses the command line.
+
+#![deny(unsafe_code)]
 
 pub mod api;
 pub mod config;

@@ -33,7 +33,9 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            other if command.is_none() && !other.starts_with('-') => command = Some(other.to_string()),
+            other if command.is_none() && !other.starts_with('-') => {
+                command = Some(other.to_string())
+            }
             other => return usage_error(&format!("unexpected argument {other:?}")),
         }
     }

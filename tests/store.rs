@@ -319,3 +319,44 @@ fn trunks_round_trip_with_registration_and_peers() {
     assert_eq!(directory.outbound_prefix, "0");
     assert_eq!(directory.service_number("555").unwrap().device, None);
 }
+
+#[test]
+fn calls_left_open_by_a_crash_are_closed_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let open = call(1);
+    let mut finished = call(2);
+    finished.ended_at = Some(finished.started_at + chrono::Duration::seconds(5));
+    finished.hangup_by = Some(HangupBy::Caller);
+    finished.end_cause = Some("the caller hung up".into());
+    for op in [
+        StoreOp::Call(Box::new(open.clone())),
+        StoreOp::CallEvent(Box::new(event(1, 0, CallEventKind::Offered))),
+        StoreOp::CallEvent(Box::new(event(1, 1, CallEventKind::Answered))),
+        StoreOp::Call(Box::new(finished.clone())),
+    ] {
+        store.apply(&op).unwrap();
+    }
+    let restart = Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap();
+    assert_eq!(store.close_interrupted_calls(restart).unwrap(), 1);
+
+    let closed = store.call(CallId(1)).unwrap().unwrap();
+    assert_eq!(closed.ended_at, Some(restart));
+    assert_eq!(closed.hangup_by, Some(HangupBy::System));
+    assert!(closed.end_cause.unwrap().starts_with("interrupted"));
+    let trail = store.call_events(CallId(1)).unwrap();
+    assert_eq!(
+        trail.last().map(|e| (e.seq, e.kind.clone())),
+        Some((2, CallEventKind::Failed))
+    );
+    assert_eq!(
+        store.call(CallId(2)).unwrap(),
+        Some(finished),
+        "finished calls are untouched"
+    );
+    assert_eq!(
+        store.close_interrupted_calls(restart).unwrap(),
+        0,
+        "a second start closes nothing"
+    );
+}

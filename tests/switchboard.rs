@@ -590,3 +590,52 @@ fn thousands_of_calls_leave_nothing_behind() {
     assert_eq!(w.rows.len(), 2000);
     w.assert_idle();
 }
+
+#[test]
+fn stopping_the_box_closes_every_call() {
+    let mut w = World::new();
+    let (a1, sent) = w.invite(
+        CallSource::Device(PHONE_1001),
+        "1001",
+        "1002",
+        Some(audio(4000, PCMU)),
+    );
+    let (b1, ..) = invite_of(&sent);
+    w.sip(SipEvent::Answered {
+        leg: b1,
+        answer: audio(5000, PCMU),
+    });
+    let (a2, _) = w.invite(
+        CallSource::Trunk(CARRIER),
+        "13900139000",
+        SERVICE_NUMBER,
+        Some(audio(4002, PCMU)),
+    );
+    let now = w.now();
+    w.board.handle(now, Input::Timeout);
+    w.board.shutdown(now);
+    let mut sent = Vec::new();
+    while let Some(out) = w.board.poll_output() {
+        if let Output::Sip(cmd) = &out {
+            sent.push(cmd.clone());
+        }
+        if let Output::Store(StoreOp::Call(row)) = &out {
+            w.rows.insert(row.id.0, (**row).clone());
+        }
+    }
+    assert!(
+        hangups(&sent).contains(&a1) && hangups(&sent).contains(&b1),
+        "the answered call gets BYEs"
+    );
+    assert_eq!(
+        responses_to(&sent, a2),
+        vec![503],
+        "the ringing caller is told 503"
+    );
+    assert!(
+        w.rows
+            .values()
+            .all(|r| r.end_cause.as_deref() == Some("callbox was stopped during the call"))
+    );
+    assert_eq!(w.board.active_calls(), 0);
+}

@@ -103,6 +103,16 @@ impl Switchboard {
         self.deadlines.first().map(|(at, _)| *at)
     }
 
+    /// End every call because the box is stopping: callers still ringing are told
+    /// 503, answered calls get a BYE on both sides, and every row is closed.
+    pub fn shutdown(&mut self, now: Now) {
+        let ids: Vec<CallId> = self.calls.keys().copied().collect();
+        for id in ids {
+            let cause = "callbox was stopped during the call".to_string();
+            self.end(now, id, HangupBy::System, cause, 503, "Service Unavailable");
+        }
+    }
+
     /// Calls in progress (for health figures, and for tests to check nothing leaked).
     pub fn active_calls(&self) -> usize {
         self.calls.len()

@@ -49,7 +49,13 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
                 }
                 Err(_) => { log::error!("the media room stopped"); return; }
             },
-            recv(wiring.stop) -> _ => return,
+            recv(wiring.stop) -> _ => {
+                board.shutdown(Now::system());
+                while let Some(output) = board.poll_output() {
+                    carry_out(&wiring, output);
+                }
+                return;
+            }
             recv(crossbeam_channel::at(wake)) -> _ => Input::Timeout,
         };
         board.handle(Now::system(), input);
@@ -57,7 +63,9 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
             carry_out(&wiring, output);
         }
         wiring.status.set_calls_active(board.active_calls());
-        wiring.status.set_devices_registered(board.devices_reachable());
+        wiring
+            .status
+            .set_devices_registered(board.devices_reachable());
     }
 }
 

@@ -21,7 +21,12 @@ impl Log for StderrLogger {
         let room = record.target().trim_start_matches("callbox::");
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
         // A failed write to stderr has nowhere better to be reported.
-        let _ = writeln!(std::io::stderr().lock(), "{now} {:<5} {room}: {}", record.level(), record.args());
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{now} {:<5} {room}: {}",
+            record.level(),
+            record.args()
+        );
     }
 
     fn flush(&self) {}
@@ -29,7 +34,9 @@ impl Log for StderrLogger {
 
 /// Install the logger once; later calls only change the level.
 pub fn init(level: LevelFilter) {
-    let installed = log::set_boxed_logger(Box::new(StderrLogger { level: LevelFilter::Trace }));
+    let installed = log::set_boxed_logger(Box::new(StderrLogger {
+        level: LevelFilter::Trace,
+    }));
     if installed.is_err() {
         log::debug!("logger already installed");
     }

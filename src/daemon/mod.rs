@@ -34,7 +34,10 @@ const RING_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error(transparent)]
@@ -50,7 +53,10 @@ pub enum DaemonError {
 /// Run callbox until SIGTERM or SIGINT.
 pub fn serve(config: Config) -> Result<(), DaemonError> {
     let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).map_err(|source| DaemonError::DataDir { path: data_dir.clone(), source })?;
+    std::fs::create_dir_all(&data_dir).map_err(|source| DaemonError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
     let db_path = data_dir.join("callbox.db");
     let mut store = Store::open(&db_path)?;
     // The demo logins are printed at first start, and again whenever a person is
@@ -61,6 +67,10 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         None => None,
     };
     let directory = store.load_directory(&config.sip.outbound_prefix)?;
+    let interrupted = store.close_interrupted_calls(chrono::Utc::now())?;
+    if interrupted > 0 {
+        log::warn!("closed {interrupted} call(s) cut by the previous stop as interrupted");
+    }
     let first_call_id = store.next_call_id()?;
     drop(store);
     let writer = store::spawn_writer(&db_path)?;
@@ -95,7 +105,11 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     let http = api::spawn(config.http.listen, status.clone())?;
 
     let sip_addr = sip.local_addr();
-    log::info!("SIP on {sip_addr} (UDP and TCP), HTTP on {}, data in {}", http.local_addr(), data_dir.display());
+    log::info!(
+        "SIP on {sip_addr} (UDP and TCP), HTTP on {}, data in {}",
+        http.local_addr(),
+        data_dir.display()
+    );
     println!("callbox {} is running.", env!("CARGO_PKG_VERSION"));
     println!("  SIP   {sip_addr} (UDP and TCP)");
     println!("  web   http://{}/health", http.local_addr());
@@ -105,8 +119,11 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     }
 
     let (stop_tx, stop_rx) = bounded(1);
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
-        .map_err(DaemonError::Signals)?;
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .map_err(DaemonError::Signals)?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -155,14 +172,22 @@ fn seconds(d: Duration) -> u32 {
 fn print_demo(demo: &store::DemoSeed, config: &Config, sip_port: u16) {
     let host = config.rtp.advertise_ip();
     println!();
-    println!("A demo call center was set up. Register a softphone (e.g. Linphone, MicroSIP, baresip):");
+    println!(
+        "A demo call center was set up. Register a softphone (e.g. Linphone, MicroSIP, baresip):"
+    );
     println!("  server   {host}:{sip_port} (UDP or TCP)");
     for (user, password) in &demo.devices {
         println!("  user {user:<6} password {password}");
     }
     if let Some((first, _)) = demo.devices.first() {
         let other = demo.devices.get(1).map_or("1002", |(u, _)| u.as_str());
-        println!("Then call {other} from {first}. Dial {}<number> to call out through the trunk.", config.sip.outbound_prefix);
+        println!(
+            "Then call {other} from {first}. Dial {}<number> to call out through the trunk.",
+            config.sip.outbound_prefix
+        );
     }
-    println!("Service number {} rings the first phone. These passwords are shown once.", demo.service_number);
+    println!(
+        "Service number {} rings the first phone. These passwords are shown once.",
+        demo.service_number
+    );
 }

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::rows::{codecs_to_sql, peers_to_sql, time_to_sql};
@@ -98,11 +98,35 @@ impl Store {
         Ok(())
     }
 
+    /// Closes every call a previous run left open (killed, crashed, power cut): the
+    /// row says "interrupted" and the trail gets a last line, so no call stays open
+    /// forever. Returns how many were closed.
+    pub fn close_interrupted_calls(&mut self, at: DateTime<Utc>) -> Result<usize, StoreError> {
+        let when = time_to_sql(&at);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO call_events (call_id, seq, at, kind, party, sip_code, detail)
+             SELECT c.id, COALESCE((SELECT MAX(seq) + 1 FROM call_events e WHERE e.call_id = c.id), 0),
+                    ?1, 'failed', 'system', NULL, ?2
+             FROM calls c WHERE c.ended_at IS NULL",
+            params![when, INTERRUPTED],
+        )?;
+        let closed = tx.execute(
+            "UPDATE calls SET ended_at = ?1, hangup_by = 'system', end_cause = ?2 WHERE ended_at IS NULL",
+            params![when, INTERRUPTED],
+        )?;
+        tx.commit()?;
+        Ok(closed)
+    }
+
     /// Records that the recording at `path` is closed with `seconds` of audio.
     pub fn record_recording(&mut self, path: &Path, seconds: f64) -> Result<(), StoreError> {
         apply_recording(&self.conn, &self.data_dir, path, seconds)
     }
 }
+
+/// The end cause of calls cut by a stop the daemon did not see coming.
+pub const INTERRUPTED: &str = "interrupted: callbox stopped during the call";
 
 /// The call a write belongs to, for the log line when it fails.
 pub fn op_call_id(op: &StoreOp) -> CallId {
