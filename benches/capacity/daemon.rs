@@ -64,9 +64,20 @@ impl Daemon {
         let stdout = std::fs::File::create(plan.dir.join("callbox.out"))?;
         let guard = Guard::spawn(
             "callbox",
-            Command::new(binary()).arg("serve").arg("--config").arg(&config).stdin(Stdio::null()).stdout(stdout).stderr(stderr),
+            Command::new(binary())
+                .arg("serve")
+                .arg("--config")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(stderr),
         )?;
-        let mut daemon = Daemon { guard, sip, http, data_dir };
+        let mut daemon = Daemon {
+            guard,
+            sip,
+            http,
+            data_dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(15);
         while daemon.calls_active().is_none() {
             if Instant::now() > deadline || daemon.guard.wait_until(Instant::now()).is_some() {
@@ -101,11 +112,6 @@ impl Daemon {
         v.get("calls_active")?.as_u64()
     }
 
-    /// The whole `/health` document, for the report.
-    pub fn health(&self) -> Option<String> {
-        http_get(self.http, "/health").ok()
-    }
-
     /// Waits until the box holds no call (or the deadline passes); true if idle.
     pub fn wait_idle(&self, deadline: Instant) -> bool {
         loop {
@@ -130,7 +136,9 @@ impl Daemon {
     /// Bytes and number of recordings under the data directory.
     pub fn recordings(&self) -> (u64, u64) {
         fn walk(dir: &Path, acc: &mut (u64, u64)) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for e in entries.filter_map(Result::ok) {
                 let path = e.path();
                 if path.is_dir() {
@@ -202,9 +210,15 @@ enabled = {rec}
 fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or("");
     Ok(body.to_string())
 }

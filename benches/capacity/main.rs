@@ -16,7 +16,7 @@
 //! both sipps share the two cores with the box, so `--direct` runs the same load
 //! from carrier straight to phones to show what the generator alone can do.
 //!
-//! Usage: cargo bench --bench capacity [-- --direct | --quick | --skip-relay]
+//! Usage: cargo bench --bench capacity [-- --direct | --quick | --skip-relay | --keep-recordings]
 
 mod daemon;
 mod phases;
@@ -44,12 +44,18 @@ struct Options {
     direct: bool,
     quick: bool,
     skip_relay: bool,
+    keep: bool,
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let has = |flag: &str| args.iter().any(|a| a == flag);
-    let options = Options { direct: has("--direct"), quick: has("--quick"), skip_relay: has("--skip-relay") };
+    let options = Options {
+        direct: has("--direct"),
+        quick: has("--quick"),
+        skip_relay: has("--skip-relay"),
+        keep: has("--keep-recordings"),
+    };
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -72,16 +78,35 @@ fn run(options: &Options) -> BenchResult<()> {
     let rig = rig::Rig::start(carrier_ip, phone_ip, rig::pcap_frames(Path::new(PCAP))?)?;
     let phones_sip = SocketAddr::new(phone_ip, sipp::free_udp_port(phone_ip)?);
     let _phones = sipp::spawn_phones(&work.join("phones"), phones_sip, &rig.phone)?;
-    let ctx = Ctx { rig: &rig, work: &work, carrier_ip };
+    let ctx = Ctx {
+        rig: &rig,
+        work: &work,
+        carrier_ip,
+    };
 
-    let levels: &[u32] = if options.quick { &[50, 200] } else { &[200, 400, 600, 800, 1000, 1200, 1500, 2000] };
-    let bare_levels: &[u32] = if options.quick { &[200, 1000] } else { &[400, 800, 1200, 1600, 2000, 2500] };
-    let cps_rates: &[u32] = if options.quick { &[50, 100] } else { &[50, 100, 150, 200, 250, 300, 400] };
+    let levels: &[u32] = if options.quick {
+        &[50, 200]
+    } else {
+        &[200, 400, 600, 800, 1000, 1200, 1500, 2000]
+    };
+    let bare_levels: &[u32] = if options.quick {
+        &[200, 1000]
+    } else {
+        &[400, 800, 1200, 1600, 2000, 2500]
+    };
+    let cps_rates: &[u32] = if options.quick {
+        &[50, 100]
+    } else {
+        &[50, 100, 150, 200, 250, 300, 400]
+    };
     let window = Duration::from_secs(if options.quick { 4 } else { 8 });
 
     let mut bare = Vec::new();
     if !options.skip_relay && !options.direct {
-        println!("\n== bare loopback UDP relay (the ceiling), {} s windows", window.as_secs());
+        println!(
+            "\n== bare loopback UDP relay (the ceiling), {} s windows",
+            window.as_secs()
+        );
         for &calls in bare_levels {
             let level = phases::bare_level(&rig, calls, window)?;
             print_bare(&level);
@@ -105,7 +130,12 @@ fn run(options: &Options) -> BenchResult<()> {
             recording: true,
         };
         let d = daemon::Daemon::start(&plan)?;
-        println!("\n== callbox {} (pid {}), SIP {}, recording on", daemon::binary().display(), d.pid(), d.sip);
+        println!(
+            "\n== callbox {} (pid {}), SIP {}, recording on",
+            daemon::binary().display(),
+            d.pid(),
+            d.sip
+        );
         Some(d)
     };
     let target = match &daemon {
@@ -117,27 +147,24 @@ fn run(options: &Options) -> BenchResult<()> {
         println!("idle RSS {rss} kB");
     }
 
-    println!("\n-- set-up latency at 50 CPS ({} calls, 2 s each)", if options.quick { 250 } else { 1000 });
-    let latency = phases::cps_step(&ctx, &target, 50, if options.quick { 5 } else { 20 }, Duration::from_secs(2))?;
+    println!(
+        "\n-- set-up latency at 50 CPS ({} calls, 2 s each)",
+        if options.quick { 250 } else { 1000 }
+    );
+    let latency = phases::cps_step(
+        &ctx,
+        &target,
+        50,
+        if options.quick { 5 } else { 20 },
+        Duration::from_secs(2),
+    )?;
     print_cps(&latency);
 
-    println!("\n-- calls per second, {} s per step, 2 s calls with RTP", if options.quick { 4 } else { 6 });
-    let mut cps = Vec::new();
-    for &rate in cps_rates {
-        if over_budget() {
-            println!("(time budget spent; stopping the CPS ramp)");
-            break;
-        }
-        let step = phases::cps_step(&ctx, &target, rate, if options.quick { 4 } else { 6 }, Duration::from_secs(2))?;
-        print_cps(&step);
-        let ok = step.sustained();
-        cps.push(step);
-        if !ok {
-            break;
-        }
-    }
-
-    println!("\n-- calls held, filled at {} CPS, {} s measurement window", phases::RAMP_CPS, window.as_secs());
+    println!(
+        "\n-- calls held, filled at {} CPS, {} s measurement window",
+        phases::RAMP_CPS,
+        window.as_secs()
+    );
     let mut held = Vec::new();
     for &calls in levels {
         if over_budget() {
@@ -153,12 +180,50 @@ fn run(options: &Options) -> BenchResult<()> {
         }
     }
 
+    println!(
+        "\n-- calls per second, {} s per step, 2 s calls with RTP",
+        if options.quick { 4 } else { 6 }
+    );
+    let mut cps = Vec::new();
+    for &rate in cps_rates {
+        if over_budget() {
+            println!("(time budget spent; stopping the CPS ramp)");
+            break;
+        }
+        let step = phases::cps_step(
+            &ctx,
+            &target,
+            rate,
+            if options.quick { 4 } else { 6 },
+            Duration::from_secs(2),
+        )?;
+        print_cps(&step);
+        let ok = step.sustained();
+        cps.push(step);
+        if !ok {
+            break;
+        }
+    }
+
     let hwm = daemon.as_ref().and_then(daemon::Daemon::hwm_kb);
     let recordings = daemon.as_ref().map(daemon::Daemon::recordings);
     if let Some(d) = daemon {
         println!("{}", d.stop());
     }
-    summary(&latency, &cps, &held, &bare, idle_rss, hwm, recordings, options.direct);
+    if !options.keep {
+        // Several GB at the top levels; the counts above are what the report needs.
+        let _ = std::fs::remove_dir_all(work.join("box/var/recordings"));
+    }
+    summary(
+        &latency,
+        &cps,
+        &held,
+        &bare,
+        idle_rss,
+        hwm,
+        recordings,
+        options.direct,
+    );
     println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -166,7 +231,9 @@ fn run(options: &Options) -> BenchResult<()> {
 /// A fresh directory for this run's files, kept for inspection.
 fn work_dir() -> BenchResult<PathBuf> {
     let base = std::env::var_os("BENCH_WORK").map_or_else(std::env::temp_dir, PathBuf::from);
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
     let dir = base.join(format!("callbox-bench-{stamp}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
@@ -174,22 +241,37 @@ fn work_dir() -> BenchResult<PathBuf> {
 
 fn print_bare(l: &BareLevel) {
     println!(
-        "  {:>5} calls  {:>7.0} pps  loss {:>7.4} %  relay CPU {}  late sends {}  {}",
+        "  {:>5} calls  {:>7.0} pps  relayed {:>8}  loss {:>7.4} %  relay CPU {}  late sends {}  {}",
         l.calls,
         l.calls as f64 * 100.0,
+        l.relayed,
         l.rtp.loss() * 100.0,
-        opt(l.cpu_per_call_minute().map(|c| format!("{c:.4} s/call-min")), 18),
+        opt(
+            l.cpu_per_call_minute()
+                .map(|c| format!("{c:.4} s/call-min")),
+            18
+        ),
         l.rtp.late,
-        if l.held() { "ok" } else { "FAILED" }
+        verdict(l.held(), &l.rtp)
     );
 }
 
+fn verdict(held: bool, rtp: &rig::Counts) -> &'static str {
+    match (held, phases::paced(rtp)) {
+        (true, _) => "ok",
+        (false, false) => "GENERATOR-BOUND (over 1 % of sends late)",
+        (false, true) => "FAILED",
+    }
+}
+
 fn print_cps(s: &phases::CpsStep) {
-    let p = |q| phases::percentile(&s.sipp.setup_ms, q).map_or("-".into(), |v| format!("{v:.0}"));
+    let p = |q| phases::percentile(&s.sipp.setup_ms, q).map_or("-".into(), |v| format!("{v:.1}"));
     println!(
         "  {:>4} CPS asked, {:>6} achieved  {:>5} calls: {} ok, {} failed  set-up p50 {} ms p99 {} ms  RTP loss {:.4} %  {}",
         s.rate,
-        s.sipp.achieved_rate().map_or("-".into(), |r| format!("{r:.1}")),
+        s.sipp
+            .achieved_rate()
+            .map_or("-".into(), |r| format!("{r:.1}")),
         s.calls,
         s.sipp.successful,
         s.sipp.failed,
@@ -201,7 +283,10 @@ fn print_cps(s: &phases::CpsStep) {
 }
 
 fn print_level(l: &Level, idle_rss: Option<u64>) {
-    let per_call = l.box_rss_max_kb.zip(idle_rss).map(|(m, i)| m.saturating_sub(i) as f64 / l.calls as f64);
+    let per_call = l
+        .box_rss_max_kb
+        .zip(idle_rss)
+        .map(|(m, i)| m.saturating_sub(i) as f64 / l.calls as f64);
     println!(
         "  {:>5} calls: {} ok, {} failed  RTP sent {} (of {}), loss {:.4} %  box CPU {}  RSS {}  generator CPU {}  late {}  {}",
         l.calls,
@@ -210,11 +295,19 @@ fn print_level(l: &Level, idle_rss: Option<u64>) {
         l.rtp.sent,
         l.expected_sent,
         l.rtp.loss() * 100.0,
-        opt(l.cpu_per_call_minute().map(|c| format!("{c:.4} s/call-min")), 0),
+        opt(
+            l.cpu_per_call_minute()
+                .map(|c| format!("{c:.4} s/call-min")),
+            0
+        ),
         opt(per_call.map(|k| format!("{k:.1} kB/call")), 0),
-        opt(l.bench_cpu.map(|c| format!("{:.0} %", c.as_secs_f64() * 100.0 / l.window.as_secs_f64())), 0),
+        opt(
+            l.bench_cpu
+                .map(|c| format!("{:.0} %", c.as_secs_f64() * 100.0 / l.window.as_secs_f64())),
+            0
+        ),
         l.rtp.late,
-        if l.held() { "ok" } else { "FAILED" }
+        verdict(l.held(), &l.rtp)
     );
     if !l.settled {
         println!("        (the box still reported active calls 20 s after the run)");
@@ -236,20 +329,55 @@ fn summary(
     recordings: Option<(u64, u64)>,
     direct: bool,
 ) {
-    let best_held = held.iter().filter(|l| l.held()).last();
-    let best_cps = cps.iter().filter(|s| s.sustained()).last();
-    let best_bare = bare.iter().filter(|l| l.held()).last();
+    let best_held = held.iter().rev().find(|l| l.held());
+    let best_cps = cps.iter().rev().find(|s| s.sustained());
+    let best_bare = bare.iter().rev().find(|l| l.held());
     let bare_capped = !bare.is_empty() && bare.iter().all(BareLevel::held);
     let ramp_capped = !held.is_empty() && held.iter().all(Level::held);
-    println!("\n== summary{}", if direct { " (sipp to sipp, no box)" } else { "" });
-    let calls = best_held.map_or("none".into(), |l| format!("{}{}", l.calls, if ramp_capped { "+ (ramp top)" } else { "" }));
+    println!(
+        "\n== summary{}",
+        if direct {
+            " (sipp to sipp, no box)"
+        } else {
+            ""
+        }
+    );
+    let calls = best_held.map_or("none".into(), |l| {
+        format!(
+            "{}{}",
+            l.calls,
+            if ramp_capped { "+ (ramp top)" } else { "" }
+        )
+    });
     println!("1. calls held with < 0.1 % RTP loss:   {calls:<14} target >= 800");
-    let rate = best_cps.map_or("none".into(), |s| format!("{}{}", s.rate, if cps.iter().all(|s| s.sustained()) { "+ (ramp top)" } else { "" }));
+    let rate = best_cps.map_or("none".into(), |s| {
+        format!(
+            "{}{}",
+            s.rate,
+            if cps.iter().all(|s| s.sustained()) {
+                "+ (ramp top)"
+            } else {
+                ""
+            }
+        )
+    });
     println!("2. CPS sustained, no failed call:      {rate:<14} target >= 150");
-    let p = |q| phases::percentile(&latency.sipp.setup_ms, q).map_or("-".into(), |v| format!("{v:.0} ms"));
-    println!("3. set-up at 50 CPS p50 / p99:         {} / {:<8} target p99 < 50 ms (sipp's clock ticks 4 ms)", p(50.0), p(99.0));
+    let p = |q| {
+        phases::percentile(&latency.sipp.setup_ms, q).map_or("-".into(), |v| format!("{v:.1} ms"))
+    };
+    println!(
+        "3. set-up at 50 CPS p50 / p99:         {} / {:<8} target p99 < 50 ms (sipp's clock ticks 4 ms)",
+        p(50.0),
+        p(99.0)
+    );
     let cpu = best_held.and_then(Level::cpu_per_call_minute);
-    println!("4. CPU per call-minute:                {}", opt(cpu.map(|c| format!("{c:.4} s (at {} calls)", best_held.map_or(0, |l| l.calls))), 0));
+    println!(
+        "4. CPU per call-minute:                {}",
+        opt(
+            cpu.map(|c| format!("{c:.4} s (at {} calls)", best_held.map_or(0, |l| l.calls))),
+            0
+        )
+    );
     let per_call = best_held
         .and_then(|l| Some((l.box_rss_max_kb?.saturating_sub(idle_rss?)) as f64 / l.calls as f64));
     println!(
@@ -264,16 +392,29 @@ fn summary(
     println!(
         "6. relay rate box / bare relay:         {} / {} pps = {}{}  target >= 0.8",
         box_pps.map_or("-".into(), |v| format!("{v:.0}")),
-        bare_pps.map_or("-".into(), |v| format!("{v:.0}{}", if bare_capped { "+" } else { "" })),
+        bare_pps.map_or("-".into(), |v| format!(
+            "{v:.0}{}",
+            if bare_capped { "+" } else { "" }
+        )),
         ratio.map_or("-".into(), |r| format!("{r:.2}")),
-        if bare_capped { " (bare relay held every level tried: its ceiling is higher)" } else { "" }
+        if bare_capped {
+            " (bare relay held every level tried: its ceiling is higher)"
+        } else {
+            ""
+        }
     );
     if let (Some(b), Some(l)) = (best_bare, best_held) {
         if let (Some(bc), Some(lc)) = (b.cpu_per_call_minute(), l.cpu_per_call_minute()) {
-            println!("   CPU per call-minute, box / bare relay: {lc:.4} / {bc:.4} s = {:.1}x", lc / bc);
+            println!(
+                "   CPU per call-minute, box / bare relay: {lc:.4} / {bc:.4} s = {:.1}x",
+                lc / bc
+            );
         }
     }
     if let Some((bytes, n)) = recordings {
-        println!("   recordings written: {n} files, {:.1} MB", bytes as f64 / 1e6);
+        println!(
+            "   recordings written: {n} files, {:.1} MB",
+            bytes as f64 / 1e6
+        );
     }
 }

@@ -24,6 +24,13 @@ use crate::sipp::{BenchResult, TrunkResult, TrunkRun};
 pub const RAMP_CPS: u32 = 100;
 /// Loss a level may have and still count as held.
 pub const MAX_LOSS: f64 = 0.001;
+/// Above this share of late sends the generator, not the target, set the pace.
+pub const MAX_LATE: f64 = 0.01;
+
+/// True when the rig kept its 20 ms pacing for nearly every packet.
+pub fn paced(rtp: &Counts) -> bool {
+    rtp.sent == 0 || (rtp.late as f64 / rtp.sent as f64) < MAX_LATE
+}
 
 /// What the carrier calls: the box, or the phones directly (sipp's own ceiling).
 pub enum Target<'a> {
@@ -48,7 +55,8 @@ impl Target<'_> {
 
     /// Waits for the target to hold no call; the phones alone need no wait.
     fn settle(&self) -> bool {
-        self.daemon().is_none_or(|d| d.wait_idle(Instant::now() + Duration::from_secs(20)))
+        self.daemon()
+            .is_none_or(|d| d.wait_idle(Instant::now() + Duration::from_secs(20)))
     }
 }
 
@@ -60,7 +68,14 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn carrier(&self, target: &Target, calls: u32, rate: u32, hold: Duration, packets: u32) -> TrunkRun {
+    fn carrier(
+        &self,
+        target: &Target,
+        calls: u32,
+        rate: u32,
+        hold: Duration,
+        packets: u32,
+    ) -> TrunkRun {
         TrunkRun {
             target: target.sip(),
             service: SERVICE_NUMBER.into(),
@@ -90,7 +105,11 @@ pub struct Level {
 
 impl Level {
     pub fn held(&self) -> bool {
-        self.sipp.all_ok(self.calls) && self.rtp.sent >= self.expected_sent && self.rtp.loss() < MAX_LOSS && self.settled
+        self.sipp.all_ok(self.calls)
+            && self.rtp.sent >= self.expected_sent
+            && self.rtp.loss() < MAX_LOSS
+            && self.settled
+            && paced(&self.rtp)
     }
 
     /// Packets per second through the relay, both directions, during the window.
@@ -136,7 +155,9 @@ pub fn hold_level(ctx: &Ctx, target: &Target, calls: u32, window: Duration) -> B
         }
         let cpu1 = target.daemon().and_then(Daemon::cpu);
         box_cpu = cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a));
-        bench_cpu = procstat::self_cpu().zip(self0).map(|(b, a)| b.saturating_sub(a));
+        bench_cpu = procstat::self_cpu()
+            .zip(self0)
+            .map(|(b, a)| b.saturating_sub(a));
         box_rss_max_kb = rss_max;
     }
     let sipp = run.finish(started + ramp + hold + Duration::from_secs(45));
@@ -170,14 +191,24 @@ impl CpsStep {
     pub fn sustained(&self) -> bool {
         self.sipp.all_ok(self.calls)
             && self.settled
-            && self.sipp.achieved_rate().is_some_and(|r| r >= 0.95 * self.rate as f64)
+            && self
+                .sipp
+                .achieved_rate()
+                .is_some_and(|r| r >= 0.95 * self.rate as f64)
     }
 }
 
 /// `rate` calls per second for `secs` seconds, each call held `hold` with RTP.
-pub fn cps_step(ctx: &Ctx, target: &Target, rate: u32, secs: u32, hold: Duration) -> BenchResult<CpsStep> {
+pub fn cps_step(
+    ctx: &Ctx,
+    target: &Target,
+    rate: u32,
+    secs: u32,
+    hold: Duration,
+) -> BenchResult<CpsStep> {
     let calls = rate * secs;
-    let packets = ((hold.saturating_sub(Duration::from_secs(1))).as_millis() / PTIME.as_millis()).max(1) as u32;
+    let packets = ((hold.saturating_sub(Duration::from_secs(1))).as_millis() / PTIME.as_millis())
+        .max(1) as u32;
     let before = ctx.rig.counts();
     let started = Instant::now();
     let run = ctx.carrier(target, calls, rate, hold, packets).spawn(
@@ -185,9 +216,16 @@ pub fn cps_step(ctx: &Ctx, target: &Target, rate: u32, secs: u32, hold: Duration
         &ctx.rig.trunk,
         ctx.rig.handle(),
     )?;
-    let sipp = run.finish(started + Duration::from_secs(secs as u64 * 2) + hold + Duration::from_secs(40));
+    let sipp =
+        run.finish(started + Duration::from_secs(secs as u64 * 2) + hold + Duration::from_secs(40));
     let settled = target.settle();
-    Ok(CpsStep { rate, calls, sipp, rtp: ctx.rig.counts().since(&before), settled })
+    Ok(CpsStep {
+        rate,
+        calls,
+        sipp,
+        rtp: ctx.rig.counts().since(&before),
+        settled,
+    })
 }
 
 /// The p-th percentile (0-100) of `values`, nearest rank.
@@ -209,11 +247,13 @@ pub struct BareLevel {
     pub expected_sent: u64,
     pub window: Duration,
     pub relay_cpu: Option<Duration>,
+    /// Packets the relay forwarded, both directions.
+    pub relayed: u64,
 }
 
 impl BareLevel {
     pub fn held(&self) -> bool {
-        self.rtp.sent >= self.expected_sent && self.rtp.loss() < MAX_LOSS
+        self.rtp.sent >= self.expected_sent && self.rtp.loss() < MAX_LOSS && paced(&self.rtp)
     }
 
     pub fn cpu_per_call_minute(&self) -> Option<f64> {
@@ -224,7 +264,9 @@ impl BareLevel {
 /// Runs `calls` streams through a fresh bare relay for `window` plus a margin.
 pub fn bare_level(rig: &Rig, calls: u32, window: Duration) -> BenchResult<BareLevel> {
     let box_ip = "127.0.0.1".parse()?;
-    let phones = (0..calls as usize).map(|i| rig.phone.slot_addr(i)).collect();
+    let phones = (0..calls as usize)
+        .map(|i| rig.phone.slot_addr(i))
+        .collect();
     let relay = BareRelay::start(box_ip, phones)?;
     let lead = Duration::from_secs(1);
     let packets = ((lead + window + lead).as_millis() / PTIME.as_millis()) as u32;
@@ -250,8 +292,10 @@ pub fn bare_level(rig: &Rig, calls: u32, window: Duration) -> BenchResult<BareLe
         }
         last = now;
     }
+    let relayed = relay.relayed();
     drop(relay);
     Ok(BareLevel {
+        relayed,
         calls,
         rtp: rig.counts().since(&before),
         expected_sent: calls as u64 * packets as u64,

@@ -33,7 +33,9 @@ fn cpu_from_stat(stat: &str) -> Option<Duration> {
     // After the name: state is field 3, utime 14 and stime 15 (1-based, proc(5)).
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_secs_f64((utime + stime) as f64 / clock_ticks() as f64))
+    Some(Duration::from_secs_f64(
+        (utime + stime) as f64 / clock_ticks() as f64,
+    ))
 }
 
 fn clock_ticks() -> u64 {
@@ -59,20 +61,16 @@ pub fn status_kb(pid: u32, key: &str) -> Option<u64> {
     })
 }
 
-/// Number of threads of a process.
-pub fn threads(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|line| line.strip_prefix("Threads:")?.trim().parse().ok())
-}
-
 /// `nproc` and the CPU model, for the report.
 pub fn machine() -> (usize, String) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()))
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
         })
         .unwrap_or_else(|| "unknown".into());
     (cpus, model)

@@ -46,8 +46,10 @@ impl BareRelay {
         for i in 0..phones.len() {
             let mut a = UdpSocket::bind(SocketAddr::new(ip, 0))?;
             let mut b = UdpSocket::bind(SocketAddr::new(ip, 0))?;
-            poll.registry().register(&mut a, Token(2 * i), Interest::READABLE)?;
-            poll.registry().register(&mut b, Token(2 * i + 1), Interest::READABLE)?;
+            poll.registry()
+                .register(&mut a, Token(2 * i), Interest::READABLE)?;
+            poll.registry()
+                .register(&mut b, Token(2 * i + 1), Interest::READABLE)?;
             trunk_facing.push(a.local_addr()?);
             socks.push(a);
             socks.push(b);
@@ -55,9 +57,25 @@ impl BareRelay {
         let relayed = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let (cpu_asks, asks) = bounded(1);
-        let looped = Loop { poll, socks, phones, relayed: relayed.clone(), stop: stop.clone(), asks };
-        let thread = std::thread::Builder::new().name("bare-relay".into()).spawn(move || looped.run())?;
-        Ok(BareRelay { trunk_facing, relayed, cpu_asks, waker, stop, thread: Some(thread) })
+        let looped = Loop {
+            poll,
+            socks,
+            phones,
+            relayed: relayed.clone(),
+            stop: stop.clone(),
+            asks,
+        };
+        let thread = std::thread::Builder::new()
+            .name("bare-relay".into())
+            .spawn(move || looped.run())?;
+        Ok(BareRelay {
+            trunk_facing,
+            relayed,
+            cpu_asks,
+            waker,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Where the trunk sends call `i`'s RTP.
@@ -103,7 +121,10 @@ impl Loop {
         let mut events = Events::with_capacity(1024);
         let mut buf = [0u8; 2048];
         while !self.stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.poll.poll(&mut events, Some(Duration::from_millis(100))) {
+            if let Err(e) = self
+                .poll
+                .poll(&mut events, Some(Duration::from_millis(100)))
+            {
                 if e.kind() != ErrorKind::Interrupted {
                     eprintln!("bare relay: poll failed: {e}");
                     return;

@@ -133,7 +133,12 @@ impl Counters {
 }
 
 enum Cmd {
-    Start { slot: usize, to: SocketAddr, packets: u32, after: Duration },
+    Start {
+        slot: usize,
+        to: SocketAddr,
+        packets: u32,
+        after: Duration,
+    },
 }
 
 /// A cheap, cloneable way to start streams from another thread (the sipp log reader).
@@ -148,7 +153,12 @@ impl RigHandle {
     /// `after` from now on.
     pub fn start_stream(&self, slot: usize, to: SocketAddr, packets: u32, after: Duration) {
         // The rig outlives every handle's user in main; a send after it stopped is moot.
-        let _ = self.cmds.send(Cmd::Start { slot, to, packets, after });
+        let _ = self.cmds.send(Cmd::Start {
+            slot,
+            to,
+            packets,
+            after,
+        });
         let _ = self.waker.wake();
     }
 }
@@ -167,7 +177,11 @@ pub struct Rig {
 impl Rig {
     /// Binds SLOTS sockets on each address (trying a few bases until all bind) and
     /// starts both loops. `frames` are the 160-byte payloads to cycle through.
-    pub fn start(trunk_ip: IpAddr, phone_ip: IpAddr, frames: Vec<[u8; PAYLOAD_LEN]>) -> io::Result<Rig> {
+    pub fn start(
+        trunk_ip: IpAddr,
+        phone_ip: IpAddr,
+        frames: Vec<[u8; PAYLOAD_LEN]>,
+    ) -> io::Result<Rig> {
         let (trunk, trunk_socks) = bind_plan(trunk_ip)?;
         let (phone, phone_socks) = bind_plan(phone_ip)?;
         let counters = Arc::new(Counters::default());
@@ -188,14 +202,26 @@ impl Rig {
             stop: stop.clone(),
             frames,
         };
-        threads.push(std::thread::Builder::new().name("rig-trunk".into()).spawn(move || trunk_loop.run())?);
+        threads.push(
+            std::thread::Builder::new()
+                .name("rig-trunk".into())
+                .spawn(move || trunk_loop.run())?,
+        );
         let (c, s) = (counters.clone(), stop.clone());
         threads.push(
             std::thread::Builder::new()
                 .name("rig-phones".into())
                 .spawn(move || echo_loop(phone_poll, phone_socks, c, s))?,
         );
-        Ok(Rig { trunk, phone, handle: RigHandle { cmds, waker }, counters, stop, phone_waker, threads })
+        Ok(Rig {
+            trunk,
+            phone,
+            handle: RigHandle { cmds, waker },
+            counters,
+            stop,
+            phone_waker,
+            threads,
+        })
     }
 
     pub fn handle(&self) -> RigHandle {
@@ -224,8 +250,9 @@ fn bind_plan(ip: IpAddr) -> io::Result<(PortPlan, Vec<UdpSocket>)> {
     let mut last_err = None;
     for base in (10_000u16..=50_000).step_by(10_010) {
         let plan = PortPlan { ip, base };
-        let bound: io::Result<Vec<UdpSocket>> =
-            (0..SLOTS).map(|slot| UdpSocket::bind(plan.slot_addr(slot))).collect();
+        let bound: io::Result<Vec<UdpSocket>> = (0..SLOTS)
+            .map(|slot| UdpSocket::bind(plan.slot_addr(slot)))
+            .collect();
         match bound {
             Ok(socks) => return Ok((plan, socks)),
             Err(e) => last_err = Some(e),
@@ -256,7 +283,11 @@ struct TrunkLoop {
 impl TrunkLoop {
     fn run(mut self) {
         for (slot, sock) in self.socks.iter_mut().enumerate() {
-            if let Err(e) = self.poll.registry().register(sock, Token(slot), Interest::READABLE) {
+            if let Err(e) = self
+                .poll
+                .registry()
+                .register(sock, Token(slot), Interest::READABLE)
+            {
                 eprintln!("rig: cannot register trunk socket {slot}: {e}");
                 return;
             }
@@ -268,9 +299,11 @@ impl TrunkLoop {
         let mut buf = [0u8; 2048];
         let mut packet = [0u8; PACKET_LEN];
         while !self.stop.load(Ordering::Relaxed) {
-            let timeout = due.peek().map_or(Duration::from_millis(100), |Reverse((at, _, _))| {
-                at.saturating_duration_since(Instant::now())
-            });
+            let timeout = due
+                .peek()
+                .map_or(Duration::from_millis(100), |Reverse((at, _, _))| {
+                    at.saturating_duration_since(Instant::now())
+                });
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != ErrorKind::Interrupted {
                     eprintln!("rig: trunk poll failed: {e}");
@@ -286,7 +319,13 @@ impl TrunkLoop {
                     self.counters.trunk_rx.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            while let Ok(Cmd::Start { slot, to, packets, after }) = self.cmds.try_recv() {
+            while let Ok(Cmd::Start {
+                slot,
+                to,
+                packets,
+                after,
+            }) = self.cmds.try_recv()
+            {
                 if slot >= streams.len() || packets == 0 {
                     continue;
                 }
@@ -299,7 +338,9 @@ impl TrunkLoop {
                     ssrc: 0x5eed_0000 ^ slot as u32 ^ (epochs[slot] << 12),
                     epoch: epochs[slot],
                 });
-                self.counters.streams_started.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .streams_started
+                    .fetch_add(1, Ordering::Relaxed);
                 due.push(Reverse((Instant::now() + after, slot, epochs[slot])));
             }
             let now = Instant::now();
@@ -345,9 +386,17 @@ fn write_rtp(packet: &mut [u8; PACKET_LEN], s: &Stream, frame: &[u8; PAYLOAD_LEN
 }
 
 /// The phones: every packet goes back to its sender from the socket it came to.
-fn echo_loop(mut poll: Poll, mut socks: Vec<UdpSocket>, counters: Arc<Counters>, stop: Arc<AtomicBool>) {
+fn echo_loop(
+    mut poll: Poll,
+    mut socks: Vec<UdpSocket>,
+    counters: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+) {
     for (slot, sock) in socks.iter_mut().enumerate() {
-        if let Err(e) = poll.registry().register(sock, Token(slot), Interest::READABLE) {
+        if let Err(e) = poll
+            .registry()
+            .register(sock, Token(slot), Interest::READABLE)
+        {
             eprintln!("rig: cannot register phone socket {slot}: {e}");
             return;
         }
@@ -381,7 +430,12 @@ fn echo_loop(mut poll: Poll, mut socks: Vec<UdpSocket>, counters: Arc<Counters>,
 /// into 160-byte frames for 20 ms packets.
 pub fn pcap_frames(path: &std::path::Path) -> io::Result<Vec<[u8; PAYLOAD_LEN]>> {
     let data = std::fs::read(path)?;
-    let bad = |what: &str| io::Error::new(ErrorKind::InvalidData, format!("{}: {what}", path.display()));
+    let bad = |what: &str| {
+        io::Error::new(
+            ErrorKind::InvalidData,
+            format!("{}: {what}", path.display()),
+        )
+    };
     let little = match data.get(..4) {
         Some([0xd4, 0xc3, 0xb2, 0xa1]) => true,
         Some([0xa1, 0xb2, 0xc3, 0xd4]) => false,
@@ -389,22 +443,30 @@ pub fn pcap_frames(path: &std::path::Path) -> io::Result<Vec<[u8; PAYLOAD_LEN]>>
     };
     let u32_at = |at: usize| -> Option<u32> {
         let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
-        Some(if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
     };
     let mut speech = Vec::new();
     let mut at = 24;
     while let Some(caplen) = u32_at(at + 8) {
         let start = at + 16;
         let end = start + caplen as usize;
-        let Some(record) = data.get(start..end) else { break };
+        let Some(record) = data.get(start..end) else {
+            break;
+        };
         // Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 = 54 bytes before the speech.
         if let Some(payload) = record.get(54..) {
             speech.extend_from_slice(payload);
         }
         at = end;
     }
-    let frames: Vec<[u8; PAYLOAD_LEN]> =
-        speech.chunks_exact(PAYLOAD_LEN).filter_map(|c| c.try_into().ok()).collect();
+    let frames: Vec<[u8; PAYLOAD_LEN]> = speech
+        .chunks_exact(PAYLOAD_LEN)
+        .filter_map(|c| c.try_into().ok())
+        .collect();
     if frames.is_empty() {
         return Err(bad("no RTP payload"));
     }

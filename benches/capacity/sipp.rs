@@ -32,7 +32,9 @@ pub struct Guard {
 
 impl Guard {
     pub fn spawn(name: &'static str, cmd: &mut Command) -> BenchResult<Guard> {
-        let child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
         Ok(Guard { name, child })
     }
 
@@ -45,7 +47,9 @@ impl Guard {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 _ => return None,
             }
         }
@@ -53,7 +57,10 @@ impl Guard {
 
     /// Asks the process to stop (SIGTERM) and waits up to `grace` before killing it.
     pub fn terminate(&mut self, grace: Duration) -> Option<ExitStatus> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
         self.wait_until(Instant::now() + grace)
     }
 }
@@ -76,12 +83,16 @@ pub fn scenario(name: &str) -> PathBuf {
 
 /// A UDP port free on `ip` right now.
 pub fn free_udp_port(ip: IpAddr) -> BenchResult<u16> {
-    Ok(std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?.local_addr()?.port())
+    Ok(std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?
+        .local_addr()?
+        .port())
 }
 
 /// A TCP port free on `ip` right now.
 pub fn free_tcp_port(ip: IpAddr) -> BenchResult<u16> {
-    Ok(std::net::TcpListener::bind(SocketAddr::new(ip, 0))?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind(SocketAddr::new(ip, 0))?
+        .local_addr()?
+        .port())
 }
 
 /// The phones: one sipp UAS answering every call on `sip`, media per `plan`.
@@ -96,7 +107,13 @@ pub fn spawn_phones(dir: &Path, sip: SocketAddr, plan: &PortPlan) -> BenchResult
             .arg(scenario("bench_phone.xml"))
             .args(["-i", &sip.ip().to_string(), "-p", &sip.port().to_string()])
             .args(["-mi", &plan.ip.to_string(), "-mp", &plan.base.to_string()])
-            .args(["-aa", "-nostdin", "-trace_err", "-error_file", "phones_errors.log"])
+            .args([
+                "-aa",
+                "-nostdin",
+                "-trace_err",
+                "-error_file",
+                "phones_errors.log",
+            ])
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(Stdio::null()),
@@ -177,7 +194,16 @@ impl TrunkRun {
                 .args(["-d", &self.hold.as_millis().to_string()])
                 .args(["-trace_logs", "-log_file"])
                 .arg(&log)
-                .args(["-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-stf", "stats.csv", "-fd", "1"])
+                .args([
+                    "-trace_rtt",
+                    "-rtt_freq",
+                    "1",
+                    "-trace_stat",
+                    "-stf",
+                    "stats.csv",
+                    "-fd",
+                    "1",
+                ])
                 .args(["-trace_err", "-error_file", "errors.log"])
                 .args(["-timeout", &format!("{budget}s"), "-aa", "-nostdin"])
                 .stdin(Stdio::null())
@@ -190,7 +216,13 @@ impl TrunkRun {
         let tail = std::thread::Builder::new()
             .name("sipp-answers".into())
             .spawn(move || follow_answers(&log, rig, packets, &a, &s))?;
-        Ok(RunningTrunk { guard, dir: dir.to_path_buf(), answered, stop_tail, tail: Some(tail) })
+        Ok(RunningTrunk {
+            guard,
+            dir: dir.to_path_buf(),
+            answered,
+            stop_tail,
+            tail: Some(tail),
+        })
     }
 }
 
@@ -203,7 +235,7 @@ impl RunningTrunk {
     pub fn finish(mut self, deadline: Instant) -> TrunkResult {
         let status = self.guard.wait_until(deadline);
         if status.is_none() {
-            eprintln!("  sipp (carrier) overran its deadline; killed");
+            eprintln!("  {} overran its deadline; killed", self.guard.name);
         }
         self.stop_tail.store(true, Ordering::Relaxed);
         if let Some(t) = self.tail.take() {
@@ -223,8 +255,16 @@ impl RunningTrunk {
 }
 
 /// Follows sipp's log file and starts a stream per "A <call> <ip> <port>" line.
-fn follow_answers(log: &Path, rig: RigHandle, packets: u32, answered: &AtomicUsize, stop: &AtomicBool) {
-    let Ok(mut file) = std::fs::File::open(log) else { return };
+fn follow_answers(
+    log: &Path,
+    rig: RigHandle,
+    packets: u32,
+    answered: &AtomicUsize,
+    stop: &AtomicBool,
+) {
+    let Ok(mut file) = std::fs::File::open(log) else {
+        return;
+    };
     let mut pending = String::new();
     let mut chunk = Vec::new();
     loop {
@@ -268,7 +308,7 @@ fn read_stats(path: &Path) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next()?.split(';').collect();
-    let last: Vec<&str> = lines.last()?.split(';').collect();
+    let last: Vec<&str> = lines.next_back()?.split(';').collect();
     let column = |name: &str| -> Option<u64> {
         let i = header.iter().position(|h| *h == name)?;
         last.get(i)?.trim().parse().ok()
@@ -287,7 +327,10 @@ fn read_rtt(dir: &Path) -> Option<(Vec<f64>, Vec<f64>)> {
     let (mut setup, mut at) = (Vec::new(), Vec::new());
     for line in BufReader::new(file).lines().map_while(Result::ok) {
         let f: Vec<&str> = line.split(';').collect();
-        if let (Some(date), Some(rtt)) = (f.first().and_then(|d| d.parse::<f64>().ok()), f.get(1).and_then(|r| r.parse::<f64>().ok())) {
+        if let (Some(date), Some(rtt)) = (
+            f.first().and_then(|d| d.parse::<f64>().ok()),
+            f.get(1).and_then(|r| r.parse::<f64>().ok()),
+        ) {
             at.push(date);
             setup.push(rtt);
         }
