@@ -70,6 +70,8 @@ fn run(options: &Options) -> BenchResult<()> {
     let over_budget = || started.elapsed() > BUDGET;
     let (cpus, model) = procstat::machine();
     println!("callbox capacity bench — {cpus} CPUs, {model}");
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average before: {}", load().trim());
     let work = work_dir()?;
     println!("work files in {}", work.display());
 
@@ -87,17 +89,17 @@ fn run(options: &Options) -> BenchResult<()> {
     let levels: &[u32] = if options.quick {
         &[50, 200]
     } else {
-        &[200, 400, 600, 800, 1000, 1200, 1500, 2000]
+        &[200, 500, 800, 900, 1000, 1100, 1200, 1300, 1400, 1600, 2000]
     };
     let bare_levels: &[u32] = if options.quick {
         &[200, 1000]
     } else {
-        &[400, 800, 1200, 1600, 2000, 2500]
+        &[400, 800, 1200, 1400, 1600, 1800, 2000, 2500]
     };
     let cps_rates: &[u32] = if options.quick {
         &[50, 100]
     } else {
-        &[50, 100, 150, 200, 250, 300, 400]
+        &[50, 100, 150, 200, 300, 400, 500, 600, 800]
     };
     let window = Duration::from_secs(if options.quick { 4 } else { 8 });
 
@@ -224,7 +226,11 @@ fn run(options: &Options) -> BenchResult<()> {
         recordings,
         options.direct,
     );
-    println!("\nbench took {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "\nbench took {:.0} s; load average after: {}",
+        started.elapsed().as_secs_f64(),
+        load().trim()
+    );
     Ok(())
 }
 
@@ -283,34 +289,36 @@ fn print_cps(s: &phases::CpsStep) {
 }
 
 fn print_level(l: &Level, idle_rss: Option<u64>) {
+    let share = |cpu: Option<Duration>| {
+        cpu.map_or("-".into(), |c| {
+            format!("{:.0} %", c.as_secs_f64() * 100.0 / l.window.as_secs_f64())
+        })
+    };
     let per_call = l
         .box_rss_max_kb
         .zip(idle_rss)
         .map(|(m, i)| m.saturating_sub(i) as f64 / l.calls as f64);
     println!(
-        "  {:>5} calls: {} ok, {} failed  RTP sent {} (of {}), loss {:.4} %  box CPU {}  RSS {}  generator CPU {}  late {}  {}",
+        "  {:>5} calls: {} ok, {} failed  RTP sent {} (of {}), loss {:.4} %, late sends {}  {}",
         l.calls,
         l.sipp.successful,
         l.sipp.failed,
         l.rtp.sent,
         l.expected_sent,
         l.rtp.loss() * 100.0,
-        opt(
-            l.cpu_per_call_minute()
-                .map(|c| format!("{c:.4} s/call-min")),
-            0
-        ),
-        opt(per_call.map(|k| format!("{k:.1} kB/call")), 0),
-        opt(
-            l.bench_cpu
-                .map(|c| format!("{:.0} %", c.as_secs_f64() * 100.0 / l.window.as_secs_f64())),
-            0
-        ),
         l.rtp.late,
         verdict(l.held(), &l.rtp)
     );
+    println!(
+        "         box CPU {} of a core = {} per call-minute  RSS peak {} = {}  generator CPU {}",
+        share(l.box_cpu),
+        opt(l.cpu_per_call_minute().map(|c| format!("{c:.4} s")), 0),
+        opt(l.box_rss_max_kb.map(|k| format!("{k} kB")), 0),
+        opt(per_call.map(|k| format!("{k:.1} kB/call")), 0),
+        share(l.bench_cpu),
+    );
     if !l.settled {
-        println!("        (the box still reported active calls 20 s after the run)");
+        println!("         (the box still reported active calls 20 s after the run)");
     }
 }
 

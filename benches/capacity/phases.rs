@@ -21,7 +21,7 @@ use crate::rig::{Counts, PTIME, Rig};
 use crate::sipp::{BenchResult, TrunkResult, TrunkRun};
 
 /// Calls per second while filling a level of held calls.
-pub const RAMP_CPS: u32 = 100;
+pub const RAMP_CPS: u32 = 200;
 /// Loss a level may have and still count as held.
 pub const MAX_LOSS: f64 = 0.001;
 /// Above this share of late sends the generator, not the target, set the pace.

@@ -92,7 +92,7 @@ impl BareRelay {
         let (tx, rx) = bounded(1);
         self.cpu_asks.send(tx).ok()?;
         self.waker.wake().ok()?;
-        rx.recv_timeout(Duration::from_secs(2)).ok()
+        rx.recv_timeout(Duration::from_secs(5)).ok()
     }
 }
 
@@ -130,11 +130,13 @@ impl Loop {
                     return;
                 }
             }
+            // Asked every turn, not only on the waker's event: under full load the
+            // waker's edge can sit behind a thousand sockets' worth of events.
+            while let Ok(reply) = self.asks.try_recv() {
+                let _ = reply.send(procstat::thread_cpu().unwrap_or_default());
+            }
             for ev in events.iter() {
                 if ev.token() == WAKER {
-                    while let Ok(reply) = self.asks.try_recv() {
-                        let _ = reply.send(procstat::thread_cpu().unwrap_or_default());
-                    }
                     continue;
                 }
                 let (call, from_trunk) = (ev.token().0 / 2, ev.token().0 % 2 == 0);
