@@ -264,8 +264,9 @@ fn print_bare(l: &BareLevel) {
 
 fn verdict(held: bool, rtp: &rig::Counts) -> &'static str {
     match (held, phases::paced(rtp)) {
-        (true, _) => "ok",
-        (false, false) => "GENERATOR-BOUND (over 1 % of sends late)",
+        (true, true) => "ok",
+        (true, false) => "ok (over 1 % of sends late: the machine is saturated)",
+        (false, false) => "FAILED (over 1 % of sends late too: the machine is saturated)",
         (false, true) => "FAILED",
     }
 }
@@ -273,7 +274,7 @@ fn verdict(held: bool, rtp: &rig::Counts) -> &'static str {
 fn print_cps(s: &phases::CpsStep) {
     let p = |q| phases::percentile(&s.sipp.setup_ms, q).map_or("-".into(), |v| format!("{v:.1}"));
     println!(
-        "  {:>4} CPS asked, {:>6} achieved  {:>5} calls: {} ok, {} failed  set-up p50 {} ms p99 {} ms  RTP loss {:.4} %  {}",
+        "  {:>4} CPS asked, {:>6} achieved  {:>5} calls: {} ok, {} failed  set-up p50 {} ms p99 {} ms  RTP loss {:.4} %  box RSS peak {}  {}",
         s.rate,
         s.sipp
             .achieved_rate()
@@ -284,6 +285,7 @@ fn print_cps(s: &phases::CpsStep) {
         p(50.0),
         p(99.0),
         s.rtp.loss() * 100.0,
+        opt(s.box_rss_max_kb.map(|k| format!("{k} kB")), 0),
         if s.sustained() { "ok" } else { "NOT SUSTAINED" }
     );
 }

@@ -231,6 +231,11 @@ impl RunningTrunk {
         self.answered.load(Ordering::Relaxed)
     }
 
+    /// True once sipp has exited (the run is over).
+    pub fn exited(&mut self) -> bool {
+        self.guard.wait_until(Instant::now()).is_some()
+    }
+
     /// Waits for sipp to finish (killing it at `deadline`) and reads its files.
     pub fn finish(mut self, deadline: Instant) -> TrunkResult {
         let status = self.guard.wait_until(deadline);
