@@ -16,7 +16,8 @@
 //! both sipps share the two cores with the box, so `--direct` runs the same load
 //! from carrier straight to phones to show what the generator alone can do.
 //!
-//! Usage: cargo bench --bench capacity [-- --direct | --quick | --skip-relay | --keep-recordings]
+//! Usage: cargo bench --bench capacity [-- --direct | --quick | --skip-relay | --keep-recordings
+//! | --leak-check]
 
 mod daemon;
 mod phases;
@@ -45,6 +46,8 @@ struct Options {
     quick: bool,
     skip_relay: bool,
     keep: bool,
+    /// Only repeat one CPS step several times and print the idle RSS after each.
+    leak_check: bool,
 }
 
 fn main() -> ExitCode {
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         quick: has("--quick"),
         skip_relay: has("--skip-relay"),
         keep: has("--keep-recordings"),
+        leak_check: has("--leak-check"),
     };
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,6 +153,22 @@ fn run(options: &Options) -> BenchResult<()> {
         println!("idle RSS {rss} kB");
     }
 
+    if options.leak_check {
+        println!("\n-- leak check: 200 CPS for 6 s, 2 s calls, five times; RSS once idle");
+        for _ in 0..5 {
+            print_cps(&phases::cps_step(
+                &ctx,
+                &target,
+                200,
+                6,
+                Duration::from_secs(2),
+            )?);
+        }
+        if let Some(d) = daemon {
+            println!("{}", d.stop());
+        }
+        return Ok(());
+    }
     println!(
         "\n-- set-up latency at 50 CPS ({} calls, 2 s each)",
         if options.quick { 250 } else { 1000 }
@@ -274,7 +294,7 @@ fn verdict(held: bool, rtp: &rig::Counts) -> &'static str {
 fn print_cps(s: &phases::CpsStep) {
     let p = |q| phases::percentile(&s.sipp.setup_ms, q).map_or("-".into(), |v| format!("{v:.1}"));
     println!(
-        "  {:>4} CPS asked, {:>6} achieved  {:>5} calls: {} ok, {} failed  set-up p50 {} ms p99 {} ms  RTP loss {:.4} %  box RSS peak {}  {}",
+        "  {:>4} CPS asked, {:>6} achieved  {:>5} calls: {} ok, {} failed  set-up p50 {} ms p99 {} ms  RTP loss {:.4} %  box RSS peak {} after {}  {}",
         s.rate,
         s.sipp
             .achieved_rate()
@@ -286,6 +306,7 @@ fn print_cps(s: &phases::CpsStep) {
         p(99.0),
         s.rtp.loss() * 100.0,
         opt(s.box_rss_max_kb.map(|k| format!("{k} kB")), 0),
+        opt(s.box_rss_after_kb.map(|k| format!("{k} kB")), 0),
         if s.sustained() { "ok" } else { "NOT SUSTAINED" }
     );
 }

@@ -186,6 +186,8 @@ pub struct CpsStep {
     pub settled: bool,
     /// The box's largest RSS seen during the step.
     pub box_rss_max_kb: Option<u64>,
+    /// The box's RSS once every call of the step has ended.
+    pub box_rss_after_kb: Option<u64>,
 }
 
 impl CpsStep {
@@ -235,6 +237,7 @@ pub fn cps_step(
         rtp: ctx.rig.counts().since(&before),
         settled,
         box_rss_max_kb: rss_max,
+        box_rss_after_kb: target.daemon().and_then(Daemon::rss_kb),
     })
 }
 
