@@ -20,6 +20,7 @@
 //! | --leak-check]
 
 mod daemon;
+mod pcap;
 mod phases;
 mod procstat;
 mod relay;
@@ -81,7 +82,7 @@ fn run(options: &Options) -> BenchResult<()> {
 
     let carrier_ip: IpAddr = CARRIER_IP.parse()?;
     let phone_ip: IpAddr = PHONE_IP.parse()?;
-    let rig = rig::Rig::start(carrier_ip, phone_ip, rig::pcap_frames(Path::new(PCAP))?)?;
+    let rig = rig::Rig::start(carrier_ip, phone_ip, pcap::frames(Path::new(PCAP))?)?;
     let phones_sip = SocketAddr::new(phone_ip, sipp::free_udp_port(phone_ip)?);
     let _phones = sipp::spawn_phones(&work.join("phones"), phones_sip, &rig.phone)?;
     let ctx = Ctx {
