@@ -15,7 +15,7 @@ use callbox::store::{NewDevice, NewTrunk};
 use common::baresip::{AnswerMode, Baresip, BaresipOpts};
 use common::callbox::{Callbox, Prepared};
 use common::sipp::Sipp;
-use common::wait::{options_ping, parse_status, secs};
+use common::wait::{options_ping_within, parse_status, secs};
 use common::{TestDir, ports};
 
 const SERVICE: &str = "4008001234";
@@ -227,7 +227,7 @@ fn torture_messages_and_garbage_are_answered_or_ignored_and_calls_go_on() {
     );
 
     assert_eq!(
-        options_ping(callbox.sip),
+        options_ping_within(callbox.sip, Duration::from_secs(5)),
         Some(200),
         "still answering\n{}",
         callbox.log_tail()
@@ -270,7 +270,7 @@ fn the_protos_suite_is_survived_and_calls_go_on() {
         let _ = sock.send_to(&message, callbox.sip);
         if n % 250 == 249 {
             assert_eq!(
-                options_ping(callbox.sip),
+                options_ping_within(callbox.sip, Duration::from_secs(5)),
                 Some(200),
                 "no answer after case {n}\n{}",
                 callbox.log_tail()
