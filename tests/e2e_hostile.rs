@@ -6,63 +6,19 @@
 mod common;
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use callbox::core::{Codec, DeviceId};
-use callbox::store::{NewDevice, NewTrunk};
-use common::baresip::{AnswerMode, Baresip, BaresipOpts};
-use common::callbox::{Callbox, Prepared};
+use common::TestDir;
+use common::baresip::{AnswerMode, Baresip};
+use common::callbox::Callbox;
+use common::office::{CARRIER_IP, Office, SERVICE};
 use common::sipp::Sipp;
 use common::wait::{options_ping_within, parse_status, secs};
-use common::{TestDir, ports};
-
-const SERVICE: &str = "4008001234";
-const CARRIER_IP: &str = "127.0.0.2";
 
 fn security_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/security")
-}
-
-/// A phone (1001) and a carrier whose service number rings it.
-fn office(t: &TestDir) -> (Callbox, Baresip) {
-    let mut prepared = Prepared::new(t.path()).unwrap();
-    let device = NewDevice {
-        user: "1001".into(),
-        password: "pw-1001".into(),
-        name: "desk".into(),
-        static_contact: None,
-    };
-    let phone: DeviceId = prepared.store.add_device(&device).unwrap();
-    let trunk = prepared
-        .store
-        .add_trunk(&NewTrunk {
-            name: "carrier".into(),
-            host: format!("{CARRIER_IP}:{}", ports::free_port()),
-            inbound_peers: vec![CARRIER_IP.parse::<IpAddr>().unwrap()],
-            outbound_proxy: None,
-            register: None,
-            caller_id: SERVICE.into(),
-            codecs: vec![Codec::Pcma, Codec::Pcmu],
-        })
-        .unwrap();
-    prepared
-        .store
-        .add_service_number(SERVICE, trunk, Some(phone))
-        .unwrap();
-    let callbox = prepared.start().unwrap();
-    let mut desk = Baresip::start(
-        BaresipOpts::new("desk")
-            .user("1001")
-            .register(callbox.sip, "pw-1001")
-            .tone(1000)
-            .answer(AnswerMode::Auto),
-        t.path(),
-    )
-    .unwrap();
-    desk.wait_registered(secs(5)).unwrap();
-    (callbox, desk)
 }
 
 /// A carrier call to the service number that the phone answers: proof of service.
@@ -113,7 +69,7 @@ fn register_answer(t: &TestDir, callbox: &Callbox, label: &str, user: &str, pass
 #[test]
 fn wrong_password_and_unknown_user_get_the_same_answer() {
     let t = TestDir::new("e2e-enumeration").unwrap();
-    let (callbox, _desk) = office(&t);
+    let Office { callbox, .. } = Office::start(&t, AnswerMode::Auto);
     let right = Sipp::scenario("right", "phone_register.xml", t.path())
         .remote(callbox.sip)
         .service("1001")
@@ -174,7 +130,11 @@ fn via_to(msg: &str, local: SocketAddr) -> String {
 #[test]
 fn torture_messages_and_garbage_are_answered_or_ignored_and_calls_go_on() {
     let t = TestDir::new("e2e-torture").unwrap();
-    let (mut callbox, mut desk) = office(&t);
+    let Office {
+        mut callbox,
+        mut desk,
+        ..
+    } = Office::start(&t, AnswerMode::Auto);
     let dir = security_dir().join("rfc4475");
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
 
@@ -238,7 +198,11 @@ fn torture_messages_and_garbage_are_answered_or_ignored_and_calls_go_on() {
 #[test]
 fn the_protos_suite_is_survived_and_calls_go_on() {
     let t = TestDir::new("e2e-protos").unwrap();
-    let (mut callbox, mut desk) = office(&t);
+    let Office {
+        mut callbox,
+        mut desk,
+        ..
+    } = Office::start(&t, AnswerMode::Auto);
     let cases = t.sub("protos").unwrap();
     let status = std::process::Command::new("tar")
         .arg("-xJf")

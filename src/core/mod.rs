@@ -41,8 +41,8 @@ pub use directory::{Device, Directory, ServiceNumber, Trunk, TrunkRegistration};
 pub use ids::{CallId, DeviceId, LegId, TrunkId};
 pub use media_desc::{Codec, Direction, MediaDesc};
 pub use msg::{
-    CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, MediaCommand,
-    MediaEvent, SipCommand, SipEvent, StoreOp, Target,
+    CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, IncomingCall,
+    MediaCommand, MediaEvent, SipCommand, SipEvent, StoreOp, Target,
 };
 pub use routing::{NoRoute, Route, route};
 pub use switchboard::{Switchboard, SwitchboardConfig};
