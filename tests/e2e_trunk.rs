@@ -281,3 +281,37 @@ fn carrier_holds_and_resumes_by_reinvite() {
         ]
     );
 }
+
+#[test]
+fn session_timers_asked_by_the_carrier_are_honoured() {
+    let t = TestDir::new("e2e-session-timer").unwrap();
+    let Office {
+        callbox,
+        desk: mut phone,
+        ..
+    } = Office::start(&t, AnswerMode::Auto);
+    let carrier = Sipp::scenario("carrier", "trunk_session_timer.xml", t.path())
+        .remote(callbox.sip)
+        .local_ip(CARRIER_IP)
+        .service(SERVICE)
+        .duration_ms(500)
+        .timeout(Duration::from_secs(15))
+        .spawn()
+        .unwrap();
+    phone.wait_event("CALL_ESTABLISHED", secs(5)).unwrap();
+    let outcome = carrier.finish(secs(15));
+    assert!(
+        outcome.all_ok(),
+        "the 200 carries Session-Expires and Require: timer: {}\n{}",
+        outcome.describe(),
+        callbox.log_tail()
+    );
+    phone.wait_event("CALL_CLOSED", secs(5)).unwrap();
+    assert_eq!(
+        callbox
+            .ended_call(1, Duration::from_secs(5))
+            .hangup_by
+            .map(|h| h.as_str()),
+        Some("caller")
+    );
+}
