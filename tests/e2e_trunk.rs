@@ -315,3 +315,49 @@ fn session_timers_asked_by_the_carrier_are_honoured() {
         Some("caller")
     );
 }
+
+#[test]
+fn a_call_whose_audio_dies_is_ended_by_the_box() {
+    let t = TestDir::new("e2e-dead-media").unwrap();
+    let Office {
+        callbox,
+        desk: mut phone,
+        ..
+    } = Office::start_with(&t, AnswerMode::Auto, |p| p.rtp_timeout_secs = 2);
+    // A carrier that signals a call but never sends a single RTP packet, and would
+    // keep it up for 30 s.
+    let silent = Sipp::scenario("carrier", "trunk_call.xml", t.path())
+        .remote(callbox.sip)
+        .local_ip(CARRIER_IP)
+        .service(SERVICE)
+        .substitute(
+            "<exec play_pcap_audio=\"/usr/share/sip-tester/g711a.pcap\"/>",
+            "<log message=\"silent\"/>",
+        )
+        .substitute(
+            "<exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_1.pcap\"/>",
+            "<log message=\"silent\"/>",
+        )
+        .duration_ms(30_000)
+        .timeout(Duration::from_secs(40))
+        .spawn()
+        .unwrap();
+    phone.wait_event("CALL_ESTABLISHED", secs(5)).unwrap();
+    let closed = phone
+        .wait_event("CALL_CLOSED", secs(10))
+        .unwrap_or_else(|e| panic!("{e}\n{}", callbox.log_tail()));
+    assert!(!closed.param.is_empty(), "{closed:?}");
+    let call = callbox.ended_call(1, Duration::from_secs(5));
+    assert_eq!(call.hangup_by.map(|h| h.as_str()), Some("system"));
+    let cause = call.end_cause.unwrap();
+    assert!(
+        cause.contains("no audio from the caller for 2 s"),
+        "{cause}"
+    );
+    let talked = call.ended_at.unwrap() - call.answered_at.unwrap();
+    assert!(
+        talked.num_seconds() < 10,
+        "ended long before the carrier's 30 s ({talked})"
+    );
+    drop(silent);
+}

@@ -31,7 +31,17 @@ pub struct Office {
 impl Office {
     /// Start it all; returns once the desk phone is registered.
     pub fn start(t: &TestDir, answer: AnswerMode) -> Office {
+        Office::start_with(t, answer, |_| {})
+    }
+
+    /// `start`, with the daemon's settings adjusted first.
+    pub fn start_with(
+        t: &TestDir,
+        answer: AnswerMode,
+        adjust: impl FnOnce(&mut Prepared),
+    ) -> Office {
         let mut prepared = Prepared::new(t.path()).unwrap();
+        adjust(&mut prepared);
         let device = NewDevice {
             user: "1001".into(),
             password: "pw-1001".into(),
