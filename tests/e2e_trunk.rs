@@ -4,81 +4,23 @@
 
 mod common;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use callbox::core::{Codec, DeviceId, TrunkId};
-use callbox::store::{NewDevice, NewTrunk};
+use common::TestDir;
 use common::audio::{dominant_tone, has_tone, read_channel, wav_duration};
-use common::baresip::{AnswerMode, Baresip, BaresipOpts};
-use common::callbox::{Callbox, Prepared};
+use common::baresip::AnswerMode;
+use common::office::{CARRIER_IP, DESK_TONE, Office, SERVICE};
 use common::sipp::Sipp;
 use common::wait::{secs, wait_until};
-use common::{TestDir, ports};
-
-const SERVICE: &str = "4008001234";
-/// The carrier's address: not 127.0.0.1, so that phones are never taken for it.
-const CARRIER_IP: &str = "127.0.0.2";
-
-struct Office {
-    callbox: Callbox,
-    phone: Baresip,
-    /// Where the carrier must listen for our outbound calls.
-    carrier_port: u16,
-}
-
-/// One phone (1001, sending 1000 Hz), one carrier trunk, one service number
-/// ringing the phone.
-fn office(t: &TestDir, answer: AnswerMode) -> Office {
-    let mut prepared = Prepared::new(t.path()).unwrap();
-    let device = NewDevice {
-        user: "1001".into(),
-        password: "pw-1001".into(),
-        name: "desk".into(),
-        static_contact: None,
-    };
-    let phone_id: DeviceId = prepared.store.add_device(&device).unwrap();
-    let carrier_port = ports::free_port();
-    let trunk: TrunkId = prepared
-        .store
-        .add_trunk(&NewTrunk {
-            name: "carrier".into(),
-            host: format!("{CARRIER_IP}:{carrier_port}"),
-            inbound_peers: vec![CARRIER_IP.parse::<IpAddr>().unwrap()],
-            outbound_proxy: None,
-            register: None,
-            caller_id: "4000000000".into(),
-            codecs: vec![Codec::Pcma, Codec::Pcmu],
-        })
-        .unwrap();
-    prepared
-        .store
-        .add_service_number(SERVICE, trunk, Some(phone_id))
-        .unwrap();
-    let callbox = prepared.start().unwrap();
-    let mut phone = Baresip::start(
-        BaresipOpts::new("desk")
-            .user("1001")
-            .register(callbox.sip, "pw-1001")
-            .tone(1000)
-            .answer(answer),
-        t.path(),
-    )
-    .unwrap();
-    phone.wait_registered(secs(5)).unwrap();
-    Office {
-        callbox,
-        phone,
-        carrier_port,
-    }
-}
 
 #[test]
 fn carrier_call_to_the_service_number_rings_the_phone_with_audio_and_digits() {
     let t = TestDir::new("e2e-inbound").unwrap();
     let Office {
-        callbox, mut phone, ..
-    } = office(&t, AnswerMode::Auto);
+        callbox,
+        desk: mut phone,
+        ..
+    } = Office::start(&t, AnswerMode::Auto);
     let carrier = Sipp::scenario("carrier", "trunk_call.xml", t.path())
         .remote(callbox.sip)
         .local_ip(CARRIER_IP)
@@ -118,7 +60,7 @@ fn carrier_call_to_the_service_number_rings_the_phone_with_audio_and_digits() {
         "the phone heard the carrier ({loud} loud samples)"
     );
     assert!(
-        !has_tone(&heard, 0, 1000.0).unwrap(),
+        !has_tone(&heard, 0, DESK_TONE as f64).unwrap(),
         "the phone heard itself"
     );
 
@@ -136,14 +78,14 @@ fn carrier_call_to_the_service_number_rings_the_phone_with_audio_and_digits() {
         .is_some()));
     assert!(wav_duration(&recording).unwrap() >= 2.0);
     assert!(
-        has_tone(&recording, 1, 1000.0).unwrap(),
+        has_tone(&recording, 1, DESK_TONE as f64).unwrap(),
         "right channel: the phone's tone"
     );
     assert_ne!(
         dominant_tone(&recording, 0)
             .unwrap()
             .map(|(f, _)| f.round() as i64),
-        Some(1000),
+        Some(i64::from(DESK_TONE)),
         "left channel is the carrier, not the phone"
     );
 }
@@ -153,9 +95,9 @@ fn phone_dials_nine_and_goes_out_with_the_service_number() {
     let t = TestDir::new("e2e-outbound").unwrap();
     let Office {
         callbox,
-        mut phone,
+        desk: mut phone,
         carrier_port,
-    } = office(&t, AnswerMode::Auto);
+    } = Office::start(&t, AnswerMode::Auto);
     let messages = t.path().join("carrier-messages.log");
     let carrier = Sipp::scenario("carrier", "carrier_answer.xml", t.path())
         .local_ip(CARRIER_IP)
@@ -216,9 +158,9 @@ fn carrier_refusals_leave_a_trail_naming_the_cause() {
     let t = TestDir::new("e2e-refusals").unwrap();
     let Office {
         callbox,
-        mut phone,
+        desk: mut phone,
         carrier_port,
-    } = office(&t, AnswerMode::Auto);
+    } = Office::start(&t, AnswerMode::Auto);
     for (n, (status, words)) in [
         ("402 Payment Required", "payment required"),
         ("480 Temporarily Unavailable", "unavailable"),
@@ -274,8 +216,10 @@ fn carrier_refusals_leave_a_trail_naming_the_cause() {
 fn carrier_cancels_while_the_phone_rings() {
     let t = TestDir::new("e2e-trunk-cancel").unwrap();
     let Office {
-        callbox, mut phone, ..
-    } = office(&t, AnswerMode::Manual);
+        callbox,
+        desk: mut phone,
+        ..
+    } = Office::start(&t, AnswerMode::Manual);
     let carrier = Sipp::scenario("carrier", "trunk_cancel.xml", t.path())
         .remote(callbox.sip)
         .local_ip(CARRIER_IP)
@@ -302,8 +246,10 @@ fn carrier_cancels_while_the_phone_rings() {
 fn carrier_holds_and_resumes_by_reinvite() {
     let t = TestDir::new("e2e-hold").unwrap();
     let Office {
-        callbox, mut phone, ..
-    } = office(&t, AnswerMode::Auto);
+        callbox,
+        desk: mut phone,
+        ..
+    } = Office::start(&t, AnswerMode::Auto);
     let carrier = Sipp::scenario("carrier", "phone_hold.xml", t.path())
         .remote(callbox.sip)
         .local_ip(CARRIER_IP)
@@ -334,4 +280,84 @@ fn carrier_holds_and_resumes_by_reinvite() {
             "hung_up"
         ]
     );
+}
+
+#[test]
+fn session_timers_asked_by_the_carrier_are_honoured() {
+    let t = TestDir::new("e2e-session-timer").unwrap();
+    let Office {
+        callbox,
+        desk: mut phone,
+        ..
+    } = Office::start(&t, AnswerMode::Auto);
+    let carrier = Sipp::scenario("carrier", "trunk_session_timer.xml", t.path())
+        .remote(callbox.sip)
+        .local_ip(CARRIER_IP)
+        .service(SERVICE)
+        .duration_ms(500)
+        .timeout(Duration::from_secs(15))
+        .spawn()
+        .unwrap();
+    phone.wait_event("CALL_ESTABLISHED", secs(5)).unwrap();
+    let outcome = carrier.finish(secs(15));
+    assert!(
+        outcome.all_ok(),
+        "the 200 carries Session-Expires and Require: timer: {}\n{}",
+        outcome.describe(),
+        callbox.log_tail()
+    );
+    phone.wait_event("CALL_CLOSED", secs(5)).unwrap();
+    assert_eq!(
+        callbox
+            .ended_call(1, Duration::from_secs(5))
+            .hangup_by
+            .map(|h| h.as_str()),
+        Some("caller")
+    );
+}
+
+#[test]
+fn a_call_whose_audio_dies_is_ended_by_the_box() {
+    let t = TestDir::new("e2e-dead-media").unwrap();
+    let Office {
+        callbox,
+        desk: mut phone,
+        ..
+    } = Office::start_with(&t, AnswerMode::Auto, |p| p.rtp_timeout_secs = 2);
+    // A carrier that signals a call but never sends a single RTP packet, and would
+    // keep it up for 30 s.
+    let silent = Sipp::scenario("carrier", "trunk_call.xml", t.path())
+        .remote(callbox.sip)
+        .local_ip(CARRIER_IP)
+        .service(SERVICE)
+        .substitute(
+            "<exec play_pcap_audio=\"/usr/share/sip-tester/g711a.pcap\"/>",
+            "<log message=\"silent\"/>",
+        )
+        .substitute(
+            "<exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_1.pcap\"/>",
+            "<log message=\"silent\"/>",
+        )
+        .duration_ms(30_000)
+        .timeout(Duration::from_secs(40))
+        .spawn()
+        .unwrap();
+    phone.wait_event("CALL_ESTABLISHED", secs(5)).unwrap();
+    let closed = phone
+        .wait_event("CALL_CLOSED", secs(10))
+        .unwrap_or_else(|e| panic!("{e}\n{}", callbox.log_tail()));
+    assert!(!closed.param.is_empty(), "{closed:?}");
+    let call = callbox.ended_call(1, Duration::from_secs(5));
+    assert_eq!(call.hangup_by.map(|h| h.as_str()), Some("system"));
+    let cause = call.end_cause.unwrap();
+    assert!(
+        cause.contains("no audio from the caller for 2 s"),
+        "{cause}"
+    );
+    let talked = call.ended_at.unwrap() - call.answered_at.unwrap();
+    assert!(
+        talked.num_seconds() < 10,
+        "ended long before the carrier's 30 s ({talked})"
+    );
+    drop(silent);
 }

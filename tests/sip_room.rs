@@ -14,8 +14,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use callbox::core::{
-    CallSource, Codec, Device, DeviceId, Direction, Directory, LegId, MediaDesc, SipCommand,
-    SipEvent, Target, Trunk, TrunkId,
+    CallSource, Codec, Device, DeviceId, Direction, Directory, IncomingCall, LegId, MediaDesc,
+    SipCommand, SipEvent, Target, Trunk, TrunkId,
 };
 use callbox::sip::{SipConfig, SipHandle, spawn};
 use crossbeam_channel::{Receiver, bounded};
@@ -472,15 +472,16 @@ fn trunk_call_is_answered_held_and_hung_up() {
         &["-i", TRUNK_PEER, "-s", "+4930555"],
     );
     let (leg, offer) = room.expect("IncomingCall", |e| match e {
-        SipEvent::IncomingCall {
-            leg,
-            source,
-            from_user,
-            from_display,
-            to_user,
-            offer,
-            sip_call_id,
-        } => {
+        SipEvent::IncomingCall(call) => {
+            let IncomingCall {
+                leg,
+                source,
+                from_user,
+                from_display,
+                to_user,
+                offer,
+                sip_call_id,
+            } = &**call;
             assert_eq!(*source, CallSource::Trunk(TrunkId(7)));
             assert_eq!(from_user, "+4930123");
             assert_eq!(from_display.as_deref(), Some("Carrier Caller"));
@@ -553,9 +554,7 @@ fn unknown_caller_is_challenged_then_refused() {
         lines.contains(&"status 407".to_string()) && lines.contains(&"status 403".to_string()),
         "{lines:?}"
     );
-    room.none_of(&room.drain(), |e| {
-        matches!(e, SipEvent::IncomingCall { .. })
-    });
+    room.none_of(&room.drain(), |e| matches!(e, SipEvent::IncomingCall(_)));
 }
 
 #[test]
@@ -578,12 +577,7 @@ fn device_with_the_right_password_may_call() {
         ],
     );
     let (leg, source, to_user) = room.expect("IncomingCall", |e| match e {
-        SipEvent::IncomingCall {
-            leg,
-            source,
-            to_user,
-            ..
-        } => Some((*leg, *source, to_user.clone())),
+        SipEvent::IncomingCall(call) => Some((call.leg, call.source, call.to_user.clone())),
         _ => None,
     });
     assert_eq!(source, CallSource::Device(DeviceId(1)));
@@ -607,7 +601,7 @@ fn trunk_cancels_before_answer() {
         &["-i", TRUNK_PEER, "-s", "+4930555"],
     );
     let leg = room.expect("IncomingCall", |e| match e {
-        SipEvent::IncomingCall { leg, .. } => Some(*leg),
+        SipEvent::IncomingCall(call) => Some(call.leg),
         _ => None,
     });
     room.send(SipCommand::Respond {
@@ -858,9 +852,7 @@ fn unusable_offers_get_the_rfc_4475_answers() {
             raw_final_response(&sock, room.addr(), &raw_invite(&sock, branch, extra, body));
         assert!(answer.starts_with(status), "{branch}: {answer}");
     }
-    room.none_of(&room.drain(), |e| {
-        matches!(e, SipEvent::IncomingCall { .. })
-    });
+    room.none_of(&room.drain(), |e| matches!(e, SipEvent::IncomingCall(_)));
 
     // RFC 4475 regaut01: an Authorization scheme nobody knows is challenged again.
     let dev = UdpSocket::bind("127.0.0.1:0").unwrap();

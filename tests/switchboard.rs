@@ -505,7 +505,7 @@ fn media_port_exhaustion_refuses_the_call() {
     let now = w.now();
     w.board.handle(
         now,
-        Input::Sip(SipEvent::IncomingCall {
+        Input::Sip(SipEvent::IncomingCall(Box::new(IncomingCall {
             leg,
             source: CallSource::Device(PHONE_1001),
             from_user: "1001".into(),
@@ -513,7 +513,7 @@ fn media_port_exhaustion_refuses_the_call() {
             to_user: "1002".into(),
             offer: Some(audio(4000, PCMU)),
             sip_call_id: "x".into(),
-        }),
+        }))),
     );
     let mut opened = Vec::new();
     while let Some(out) = w.board.poll_output() {

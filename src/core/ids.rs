@@ -38,7 +38,11 @@ pub struct TrunkId(pub i64);
 
 impl fmt::Display for LegId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "leg-{}", self.0)
+        if self.is_incoming() {
+            write!(f, "leg-in-{}", self.0 & !LegId::INCOMING)
+        } else {
+            write!(f, "leg-out-{}", self.0)
+        }
     }
 }
 

@@ -19,7 +19,8 @@
 //! # fn run(mut board: Switchboard) {
 //! loop {
 //!     let input = next_input(board.poll_timeout());
-//!     board.handle(Now::system(), input);
+//!     let now = Now { mono: std::time::Instant::now(), wall: chrono::Utc::now() };
+//!     board.handle(now, input);
 //!     while let Some(out) = board.poll_output() {
 //!         carry_out(out);
 //!     }
@@ -40,8 +41,8 @@ pub use directory::{Device, Directory, ServiceNumber, Trunk, TrunkRegistration};
 pub use ids::{CallId, DeviceId, LegId, TrunkId};
 pub use media_desc::{Codec, Direction, MediaDesc};
 pub use msg::{
-    CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, MediaCommand,
-    MediaEvent, SipCommand, SipEvent, StoreOp, Target,
+    CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, IncomingCall,
+    MediaCommand, MediaEvent, SipCommand, SipEvent, StoreOp, Target,
 };
 pub use routing::{NoRoute, Route, route};
 pub use switchboard::{Switchboard, SwitchboardConfig};
@@ -50,22 +51,13 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-/// The two clocks the switchboard reads, given to it with every input: a monotonic
-/// one for timers and a wall clock for the rows it writes.
+/// The two clocks the switchboard reads, given to it with every input: a monotonic one
+/// for timers and a wall clock for the rows it writes. The driver reads the real ones;
+/// tests give a simulated one.
 #[derive(Debug, Clone, Copy)]
 pub struct Now {
     pub mono: Instant,
     pub wall: DateTime<Utc>,
-}
-
-impl Now {
-    /// The real clocks, for the driver. Tests build `Now` from a simulated clock.
-    pub fn system() -> Now {
-        Now {
-            mono: Instant::now(),
-            wall: Utc::now(),
-        }
-    }
 }
 
 /// Everything the switchboard reacts to.

@@ -32,26 +32,30 @@ pub enum Target {
     Trunk { trunk: TrunkId, number: String },
 }
 
+/// A new INVITE as the switchboard needs it: who, to whom, with what media.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingCall {
+    pub leg: LegId,
+    pub source: CallSource,
+    /// User part of the From URI (the caller's number or extension).
+    pub from_user: String,
+    /// Display name of the From header, if any.
+    pub from_display: Option<String>,
+    /// User part of the request URI (falls back to To's user when empty).
+    pub to_user: String,
+    /// The SDP offer; `None` for an offerless INVITE (answered with an offer in
+    /// 200 and the answer in ACK — not supported yet, refused with 488).
+    pub offer: Option<MediaDesc>,
+    /// The SIP Call-ID header, for the call trail.
+    pub sip_call_id: String,
+}
+
 /// Events from the SIP room, keyed by our own leg ids.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SipEvent {
     /// A new INVITE, authenticated. The SIP room has sent 100 Trying; the switchboard
     /// must answer with `SipCommand::Respond` (final) eventually.
-    IncomingCall {
-        leg: LegId,
-        source: CallSource,
-        /// User part of the From URI (the caller's number or extension).
-        from_user: String,
-        /// Display name of the From header, if any.
-        from_display: Option<String>,
-        /// User part of the request URI (falls back to To's user when empty).
-        to_user: String,
-        /// The SDP offer; `None` for an offerless INVITE (answered with an offer in
-        /// 200 and the answer in ACK — not supported yet, refused with 488).
-        offer: Option<MediaDesc>,
-        /// The SIP Call-ID header, for the call trail.
-        sip_call_id: String,
-    },
+    IncomingCall(Box<IncomingCall>),
     /// A provisional response to our INVITE (180, 183), with early media if 183 had SDP.
     Progress {
         leg: LegId,
@@ -212,6 +216,16 @@ pub enum CallDirection {
 }
 
 impl CallDirection {
+    /// The inverse of `as_str`, for reading rows back.
+    pub fn parse(s: &str) -> Option<CallDirection> {
+        match s {
+            "inbound" => Some(CallDirection::Inbound),
+            "outbound" => Some(CallDirection::Outbound),
+            "internal" => Some(CallDirection::Internal),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CallDirection::Inbound => "inbound",
@@ -230,6 +244,16 @@ pub enum HangupBy {
 }
 
 impl HangupBy {
+    /// The inverse of `as_str`, for reading rows back.
+    pub fn parse(s: &str) -> Option<HangupBy> {
+        match s {
+            "caller" => Some(HangupBy::Caller),
+            "callee" => Some(HangupBy::Callee),
+            "system" => Some(HangupBy::System),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             HangupBy::Caller => "caller",
@@ -282,6 +306,27 @@ pub enum CallEventKind {
 }
 
 impl CallEventKind {
+    /// The inverse of `as_str`, for reading the trail back.
+    pub fn parse(s: &str) -> Option<CallEventKind> {
+        use CallEventKind::*;
+        Some(match s {
+            "offered" => Offered,
+            "ringing" => Ringing,
+            "early_media" => EarlyMedia,
+            "answered" => Answered,
+            "held" => Held,
+            "resumed" => Resumed,
+            "dtmf" => Dtmf,
+            "rejected" => Rejected,
+            "cancelled" => Cancelled,
+            "hung_up" => HungUp,
+            "recording_started" => RecordingStarted,
+            "recording_done" => RecordingDone,
+            "failed" => Failed,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             CallEventKind::Offered => "offered",
@@ -321,4 +366,48 @@ pub struct CallEventRecord {
 pub enum StoreOp {
     Call(Box<CallRecord>),
     CallEvent(Box<CallEventRecord>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stored_word_reads_back() {
+        use CallEventKind::*;
+        let kinds = [
+            Offered,
+            Ringing,
+            EarlyMedia,
+            Answered,
+            Held,
+            Resumed,
+            Dtmf,
+            Rejected,
+            Cancelled,
+            HungUp,
+            RecordingStarted,
+            RecordingDone,
+            Failed,
+        ];
+        for kind in kinds {
+            // A new variant must be added above: this match stops the build otherwise.
+            match kind {
+                Offered | Ringing | EarlyMedia | Answered | Held | Resumed | Dtmf | Rejected
+                | Cancelled | HungUp | RecordingStarted | RecordingDone | Failed => {}
+            }
+            assert_eq!(CallEventKind::parse(kind.as_str()), Some(kind));
+        }
+        for by in [HangupBy::Caller, HangupBy::Callee, HangupBy::System] {
+            assert_eq!(HangupBy::parse(by.as_str()), Some(by));
+        }
+        for d in [
+            CallDirection::Inbound,
+            CallDirection::Outbound,
+            CallDirection::Internal,
+        ] {
+            assert_eq!(CallDirection::parse(d.as_str()), Some(d));
+        }
+        assert_eq!(CallEventKind::parse("Offered"), None);
+    }
 }

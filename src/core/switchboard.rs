@@ -18,8 +18,8 @@ use super::causes::{rejection_words, status_for_caller};
 use super::ids::{CallId, DeviceId, LegId};
 use super::media_desc::{Codec, Direction, MediaDesc};
 use super::msg::{
-    CallEventKind, CallRecord, CallSource, HangupBy, MediaCommand, MediaEvent, SipCommand,
-    SipEvent, StoreOp, Target,
+    CallEventKind, CallRecord, CallSource, HangupBy, IncomingCall, MediaCommand, MediaEvent,
+    SipCommand, SipEvent, StoreOp, Target,
 };
 use super::routing::route;
 use super::{Directory, Input, Now, Output};
@@ -41,17 +41,6 @@ pub struct SwitchboardConfig {
     pub ring_timeout: Duration,
     /// The media room's inactivity timeout, named in the end cause it causes.
     pub rtp_timeout: Duration,
-}
-
-/// A new call's addressing, as the caller's INVITE gave it.
-struct NewCall {
-    leg: LegId,
-    source: CallSource,
-    from_user: String,
-    from_display: Option<String>,
-    to_user: String,
-    offer: Option<MediaDesc>,
-    sip_call_id: String,
 }
 
 /// The call state machine; see the `core` module docs for the driving contract.
@@ -133,26 +122,7 @@ impl Switchboard {
 
     fn handle_sip(&mut self, now: Now, event: SipEvent) {
         match event {
-            SipEvent::IncomingCall {
-                leg,
-                source,
-                from_user,
-                from_display,
-                to_user,
-                offer,
-                sip_call_id,
-            } => {
-                let new = NewCall {
-                    leg,
-                    source,
-                    from_user,
-                    from_display,
-                    to_user,
-                    offer,
-                    sip_call_id,
-                };
-                self.incoming(now, new);
-            }
+            SipEvent::IncomingCall(call) => self.incoming(now, *call),
             SipEvent::Progress { leg, code, early } => self.progress(now, leg, code, early),
             SipEvent::Answered { leg, answer } => self.answered(now, leg, answer),
             SipEvent::Rejected { leg, code, reason } => self.rejected(now, leg, code, &reason),
@@ -231,7 +201,7 @@ impl Switchboard {
 
     // ------------------------------------------------------------ call set-up
 
-    fn incoming(&mut self, now: Now, new: NewCall) {
+    fn incoming(&mut self, now: Now, new: IncomingCall) {
         let id = CallId(self.next_call);
         self.next_call += 1;
         let mut record = CallRecord {

@@ -50,7 +50,7 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
                 Err(_) => { log::error!("the media room stopped"); return; }
             },
             recv(wiring.stop) -> _ => {
-                board.shutdown(Now::system());
+                board.shutdown(real_now());
                 while let Some(output) = board.poll_output() {
                     carry_out(&wiring, output);
                 }
@@ -58,7 +58,7 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
             }
             recv(crossbeam_channel::at(wake)) -> _ => Input::Timeout,
         };
-        board.handle(Now::system(), input);
+        board.handle(real_now(), input);
         while let Some(output) = board.poll_output() {
             carry_out(&wiring, output);
         }
@@ -82,5 +82,13 @@ fn carry_out(wiring: &Wiring<'_>, output: Output) {
             }
         }
         Output::Store(op) => wiring.store.send(op),
+    }
+}
+
+/// The real clocks. This is the only place the switchboard's time comes from.
+fn real_now() -> Now {
+    Now {
+        mono: Instant::now(),
+        wall: chrono::Utc::now(),
     }
 }

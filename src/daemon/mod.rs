@@ -187,7 +187,7 @@ fn print_demo(demo: &store::DemoSeed, config: &Config, sip_port: u16) {
         );
     }
     println!(
-        "Service number {} rings the first phone. These passwords are shown once.",
+        "Service number {} rings the first phone. (Logins are shown at first start and whenever callbox runs in a terminal.)",
         demo.service_number
     );
 }

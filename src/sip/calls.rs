@@ -13,7 +13,7 @@ use super::digest::{self, Credentials, NonceState};
 use super::ffi::{CallState, Event, EventKind, Handle, Opt, SipMsg};
 use super::sdp;
 use super::stack::{Leg, Stack, now_secs};
-use crate::core::{CallSource, LegId, MediaDesc, SipEvent};
+use crate::core::{CallSource, IncomingCall, LegId, MediaDesc, SipEvent};
 
 const SDP: &str = "application/sdp";
 
@@ -80,7 +80,7 @@ impl Stack {
         };
 
         let leg = self.new_incoming_leg();
-        let event = SipEvent::IncomingCall {
+        let event = SipEvent::IncomingCall(Box::new(IncomingCall {
             leg,
             source,
             from_user: sip.from_user().unwrap_or_default(),
@@ -92,7 +92,7 @@ impl Stack {
                 .unwrap_or_default(),
             offer,
             sip_call_id: sip.call_id().unwrap_or_default(),
-        };
+        }));
         if self.events.try_send(event).is_err() {
             log::warn!(
                 "sip: event queue full; INVITE from {} refused with 503",

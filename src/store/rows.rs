@@ -23,59 +23,15 @@ pub fn time_from_sql(s: &str, table: &'static str, key: &str) -> Result<DateTime
 }
 
 pub fn direction_from_sql(s: &str, key: &str) -> Result<CallDirection, StoreError> {
-    [
-        CallDirection::Inbound,
-        CallDirection::Outbound,
-        CallDirection::Internal,
-    ]
-    .into_iter()
-    .find(|d| d.as_str() == s)
-    .ok_or_else(|| bad("calls", key, format!("direction {s:?}")))
+    CallDirection::parse(s).ok_or_else(|| bad("calls", key, format!("direction {s:?}")))
 }
 
 pub fn hangup_by_from_sql(s: &str, key: &str) -> Result<HangupBy, StoreError> {
-    [HangupBy::Caller, HangupBy::Callee, HangupBy::System]
-        .into_iter()
-        .find(|h| h.as_str() == s)
-        .ok_or_else(|| bad("calls", key, format!("hangup_by {s:?}")))
+    HangupBy::parse(s).ok_or_else(|| bad("calls", key, format!("hangup_by {s:?}")))
 }
 
 pub fn event_kind_from_sql(s: &str, key: &str) -> Result<CallEventKind, StoreError> {
-    ALL_EVENT_KINDS
-        .iter()
-        .find(|k| k.as_str() == s)
-        .cloned()
-        .ok_or_else(|| bad("call_events", key, format!("kind {s:?}")))
-}
-
-const ALL_EVENT_KINDS: [CallEventKind; 13] = {
-    use CallEventKind::*;
-    [
-        Offered,
-        Ringing,
-        EarlyMedia,
-        Answered,
-        Held,
-        Resumed,
-        Dtmf,
-        Rejected,
-        Cancelled,
-        HungUp,
-        RecordingStarted,
-        RecordingDone,
-        Failed,
-    ]
-};
-
-/// Never called: its exhaustive match stops the build when core adds an event kind,
-/// so `ALL_EVENT_KINDS` (and what we can read back) cannot fall behind.
-#[allow(dead_code)]
-fn all_event_kinds_listed(k: CallEventKind) {
-    use CallEventKind::*;
-    match k {
-        Offered | Ringing | EarlyMedia | Answered | Held | Resumed | Dtmf | Rejected
-        | Cancelled | HungUp | RecordingStarted | RecordingDone | Failed => {}
-    }
+    CallEventKind::parse(s).ok_or_else(|| bad("call_events", key, format!("kind {s:?}")))
 }
 
 pub fn codecs_to_sql(codecs: &[Codec]) -> String {

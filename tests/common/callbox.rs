@@ -66,7 +66,7 @@ impl Prepared {
         let http_port = free_port();
         let rtp_min = free_udp_block(64);
         let config = format!(
-            "data_dir = {data_dir:?}\nlog_level = \"debug\"\n\
+            "data_dir = {data_dir:?}\nlog_level = \"info\"\n\
              [sip]\nlisten = \"127.0.0.1:{sip_port}\"\nuser_agent = \"callbox-test\"\n\
              [rtp]\nbind = \"127.0.0.1\"\nadvertise = \"127.0.0.1\"\nport_min = {rtp_min}\nport_max = {}\ntimeout = {rtp_timeout_secs}\n\
              [http]\nlisten = \"127.0.0.1:{http_port}\"\n\

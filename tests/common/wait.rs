@@ -78,13 +78,25 @@ pub fn options_ping_within(addr: SocketAddr, wait: Duration) -> Option<u16> {
     );
     sock.send_to(msg.as_bytes(), addr).ok()?;
     let deadline = Instant::now() + wait;
+    // Retransmit like any UA does over UDP (RFC 3261 timer E: 500 ms, doubling up
+    // to 4 s), so one datagram dropped by a full socket buffer is not taken for a
+    // dead server.
+    let mut interval = Duration::from_millis(500);
+    let mut resend_at = Instant::now() + interval;
     let mut buf = [0u8; 4096];
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
+        let until_resend = resend_at.saturating_duration_since(Instant::now());
+        let nap = left.min(until_resend).max(Duration::from_millis(1));
+        if left.is_zero() || sock.set_read_timeout(Some(nap)).is_err() {
             return None;
         }
         let Ok((len, _)) = sock.recv_from(&mut buf) else {
-            return None;
+            if Instant::now() >= resend_at {
+                sock.send_to(msg.as_bytes(), addr).ok()?;
+                interval = (interval * 2).min(Duration::from_secs(4));
+                resend_at = Instant::now() + interval;
+            }
+            continue;
         };
         let text = String::from_utf8_lossy(&buf[..len]);
         if !text.contains(&call_id) {

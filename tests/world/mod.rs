@@ -173,7 +173,7 @@ impl World {
     ) -> (LegId, Vec<SipCommand>) {
         let leg = LegId(LegId::INCOMING | self.next_incoming);
         self.next_incoming += 1;
-        let sent = self.sip(SipEvent::IncomingCall {
+        let sent = self.sip(SipEvent::IncomingCall(Box::new(IncomingCall {
             leg,
             source,
             from_user: from.into(),
@@ -181,7 +181,7 @@ impl World {
             to_user: to.into(),
             offer,
             sip_call_id: format!("sim-{}", leg.0),
-        });
+        })));
         (leg, sent)
     }
 
