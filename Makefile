@@ -62,8 +62,8 @@ test: test-deps cargo
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
 
-bench: deps cargo
-	$(CARGO) bench --bench switch
+bench: test-deps cargo
+	$(CARGO) bench --bench capacity
 
 # Build output only; the data in ./var (database, recordings) is left alone.
 clean:
