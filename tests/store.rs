@@ -1,14 +1,17 @@
-//! The store on a real SQLite file in a temporary directory: migrations, refusing a
-//! newer database, call rows and their trail, hostile text, the writer thread, and
-//! the demo seed.
+//! The store on a real SQLite file in a temporary directory: migrations (an empty
+//! file and a 0001-era one), refusing a newer database, call rows and their trail,
+//! hostile text, the writer thread, agents, groups and the agent status log, and the
+//! demo seed.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use callbox::core::acd::{AgentSnapshot, AgentState, AgentStatusRecord, StatusCause};
 use callbox::core::{
-    CallDirection, CallEventKind, CallEventRecord, CallId, CallRecord, Codec, DeviceId, HangupBy,
-    StoreOp, TrunkId,
+    AgentId, AnswerMode, CallDirection, CallEventKind, CallEventRecord, CallId, CallRecord, Codec,
+    DeviceId, GroupId, HangupBy, Language, Membership, Overflow, StoreOp, Strategy, TrunkId,
 };
-use callbox::store::{NewDevice, NewTrunk, Store, StoreError, spawn_writer};
+use callbox::store::{NewAgent, NewDevice, NewGroup, NewTrunk, Store, StoreError, spawn_writer};
 use chrono::{TimeZone, Utc};
 
 fn db_in(dir: &tempfile::TempDir) -> PathBuf {
@@ -33,6 +36,9 @@ fn call(id: i64) -> CallRecord {
         end_cause: None,
         sip_code: None,
         recording: None,
+        agent: None,
+        group: None,
+        wait_secs: None,
     }
 }
 
@@ -268,6 +274,90 @@ fn demo_is_seeded_once_and_routes() {
 }
 
 #[test]
+fn demo_seeds_a_queue_with_two_agents_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    let seed = store.seed_demo_if_empty().unwrap().unwrap();
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.busy_reasons, ["会议", "午餐", "培训"]);
+
+    assert_eq!(directory.groups.len(), 1);
+    let group = &directory.groups[0];
+    assert_eq!(group.name, "售前咨询");
+    assert_eq!(group.strategy, Strategy::LongestIdle);
+    assert_eq!(group.ring_timeout, Duration::from_secs(20));
+    assert_eq!(group.max_no_answer, 3);
+    assert_eq!(group.wrap_up, Duration::from_secs(10));
+    assert_eq!(group.max_wait, Some(Duration::from_secs(300)));
+    assert_eq!(group.overflow, Overflow::Hangup);
+    assert!(group.join_empty && !group.leave_empty);
+    assert_eq!(group.announce_every, Some(Duration::from_secs(45)));
+
+    let number = directory.service_number("4008001234").unwrap();
+    assert_eq!(number.group, Some(group.id));
+    assert_eq!(
+        number.device,
+        directory.device_by_user("1001").map(|d| d.id)
+    );
+    assert_eq!((number.priority, number.language), (0, Language::ZhCn));
+
+    let logins: Vec<(&str, &str)> = seed
+        .agents
+        .iter()
+        .map(|(n, name, _, _)| (n.as_str(), name.as_str()))
+        .collect();
+    assert_eq!(logins, [("8001", "张三"), ("8002", "李四")]);
+    for ((number, _, web, sip), desk) in seed.agents.iter().zip(["1001", "1002"]) {
+        assert_eq!((web.len(), sip.len()), (10, 10));
+        assert_ne!(web, sip);
+        let a = directory.agent_by_number(number).unwrap();
+        assert_eq!(a.bound_device, directory.device_by_user(desk).map(|d| d.id));
+        assert_eq!(a.answer_mode, AnswerMode::Device);
+        assert_eq!(
+            a.groups,
+            [Membership {
+                group: group.id,
+                level: 1
+            }]
+        );
+        let soft = directory.device(a.softphone.unwrap()).unwrap();
+        assert_eq!(
+            (soft.user.as_str(), soft.password.as_str()),
+            (number.as_str(), sip.as_str())
+        );
+        assert!(store.verify_agent_password(number, web).unwrap());
+    }
+    assert_eq!(
+        directory.devices.len(),
+        4,
+        "two desk phones, two softphone logins"
+    );
+    drop(store);
+
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.seed_demo_if_empty().unwrap(), None);
+    assert_eq!(store.load_directory("9").unwrap(), directory, "seeded once");
+    assert_eq!(store.demo_seed().unwrap(), Some(seed.clone()));
+
+    // A changed web password is no longer printed; a removed softphone prints empty.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+    conn.execute(
+        "UPDATE agents SET web_password = '$argon2id$changed' WHERE number = '8001'",
+        [],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM devices WHERE user = '8002'", [])
+        .unwrap();
+    let now = store.demo_seed().unwrap().unwrap();
+    assert_eq!(now.devices, seed.devices);
+    let mut expected = seed.agents[1].clone();
+    expected.3 = String::new();
+    assert_eq!(now.agents, [expected]);
+}
+
+#[test]
 fn a_database_with_devices_is_not_seeded() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&db_in(&dir)).unwrap();
@@ -358,5 +448,641 @@ fn calls_left_open_by_a_crash_are_closed_as_interrupted() {
         store.close_interrupted_calls(restart).unwrap(),
         0,
         "a second start closes nothing"
+    );
+}
+
+fn agent(number: &str, name: &str) -> NewAgent {
+    NewAgent {
+        number: number.into(),
+        name: name.into(),
+        web_password: "secret-123".into(),
+        sip_password: None,
+        direct_number: None,
+        bound_device: None,
+        answer_mode: AnswerMode::Device,
+        offline_answering: false,
+        allow_fallback: false,
+    }
+}
+
+fn device(user: &str) -> NewDevice {
+    NewDevice {
+        user: user.into(),
+        password: "devpass".into(),
+        name: format!("phone {user}"),
+        static_contact: None,
+    }
+}
+
+fn status(agent: AgentId, minute: u32, from: AgentState, to: AgentState) -> AgentStatusRecord {
+    AgentStatusRecord {
+        agent,
+        at: Utc.with_ymd_and_hms(2025, 3, 1, 9, minute, 0).unwrap(),
+        from,
+        to,
+        reason: None,
+        cause: StatusCause::Agent,
+        detail: format!("minute {minute}"),
+        mode: Some(AnswerMode::Device),
+        call: None,
+    }
+}
+
+/// The field an `Invalid` error names, or a panic saying what came instead.
+fn invalid_field(r: Result<impl std::fmt::Debug, StoreError>) -> &'static str {
+    match r {
+        Err(StoreError::Invalid { field, .. }) => field,
+        other => panic!("expected StoreError::Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn agents_groups_members_and_busy_reasons_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let desk = store.add_device(&device("1001")).unwrap();
+    let trunk = store
+        .add_trunk(&NewTrunk {
+            name: "carrier".into(),
+            host: "192.0.2.9".into(),
+            inbound_peers: vec![],
+            outbound_proxy: None,
+            register: None,
+            caller_id: String::new(),
+            codecs: vec![Codec::Pcmu],
+        })
+        .unwrap();
+    store.add_service_number("4001", trunk, Some(desk)).unwrap();
+
+    let mut zhang = agent("8001", "张三");
+    zhang.bound_device = Some(desk);
+    zhang.sip_password = Some("sip-secret".into());
+    zhang.direct_number = Some("+8613800138000".into());
+    zhang.offline_answering = true;
+    let zhang = store.add_agent(&zhang).unwrap();
+    let mut li = agent("8002", "李四");
+    li.direct_number = Some("13900139000".into());
+    li.answer_mode = AnswerMode::Direct;
+    li.allow_fallback = true;
+    let li = store.add_agent(&li).unwrap();
+
+    let after_sales = store
+        .add_group(&NewGroup {
+            strategy: Strategy::TopDown,
+            max_wait: Some(Duration::from_secs(120)),
+            overflow: Overflow::Number("+8613700137000".into()),
+            ..NewGroup::new("售后")
+        })
+        .unwrap();
+    let sales = store
+        .add_group(&NewGroup {
+            strategy: Strategy::RingAll,
+            ring_timeout: Duration::from_secs(30),
+            max_no_answer: 0,
+            wrap_up: Duration::ZERO,
+            max_wait: Some(Duration::from_secs(300)),
+            overflow: Overflow::Group(after_sales),
+            join_empty: false,
+            leave_empty: true,
+            announce_every: Some(Duration::from_secs(45)),
+            ..NewGroup::new("售前")
+        })
+        .unwrap();
+    // Added out of group order; read back in group order.
+    store.add_member(sales, zhang, 1).unwrap();
+    store.add_member(after_sales, zhang, 2).unwrap();
+    store.add_member(after_sales, li, 1).unwrap();
+    store.add_member(after_sales, li, 3).unwrap(); // again: changes the level
+    store.set_busy_reasons(&["会议", " 午餐 ", "培训"]).unwrap();
+    store
+        .set_service_number_queue("4001", Some(sales), 7, Language::En)
+        .unwrap();
+
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.busy_reasons, ["会议", "午餐", "培训"]);
+
+    let ids: Vec<AgentId> = directory.agents.iter().map(|a| a.id).collect();
+    assert_eq!(ids, [zhang, li]);
+    let z = directory.agent(zhang).unwrap();
+    assert_eq!((z.number.as_str(), z.name.as_str()), ("8001", "张三"));
+    assert_eq!(z.bound_device, Some(desk));
+    assert_eq!(z.direct_number.as_deref(), Some("+8613800138000"));
+    assert!(z.offline_answering && !z.allow_fallback);
+    assert_eq!(z.answer_mode, AnswerMode::Device);
+    assert_eq!(
+        z.groups,
+        [
+            Membership {
+                group: after_sales,
+                level: 2
+            },
+            Membership {
+                group: sales,
+                level: 1
+            },
+        ]
+    );
+    // The softphone login is a device with user = agent number.
+    let soft = directory.device(z.softphone.unwrap()).unwrap();
+    assert_eq!(soft.user, "8001");
+    assert_eq!(soft.password, "sip-secret");
+    assert_eq!(soft.name, "softphone of 张三");
+    assert_eq!(
+        directory.agent_of_device(soft.id).map(|a| a.id),
+        Some(zhang)
+    );
+    assert_eq!(directory.agent_of_device(desk).map(|a| a.id), Some(zhang));
+
+    let l = directory.agent_by_number("8002").unwrap();
+    assert_eq!(l.softphone, None);
+    assert_eq!(l.answer_mode, AnswerMode::Direct);
+    assert!(l.allow_fallback);
+    assert_eq!(
+        l.groups,
+        [Membership {
+            group: after_sales,
+            level: 3
+        }]
+    );
+
+    let gids: Vec<GroupId> = directory.groups.iter().map(|g| g.id).collect();
+    assert_eq!(gids, [after_sales, sales]);
+    let a = directory.group(after_sales).unwrap();
+    assert_eq!(a.name, "售后");
+    assert_eq!(a.strategy, Strategy::TopDown);
+    assert_eq!(a.ring_timeout, Duration::from_secs(20));
+    assert_eq!(a.max_no_answer, 3);
+    assert_eq!(a.wrap_up, Duration::from_secs(10));
+    assert_eq!(a.overflow, Overflow::Number("+8613700137000".into()));
+    assert_eq!(a.announce_every, None);
+    assert!(a.join_empty && !a.leave_empty);
+    let s = directory.group(sales).unwrap();
+    assert_eq!(s.strategy, Strategy::RingAll);
+    assert_eq!(s.ring_timeout, Duration::from_secs(30));
+    assert_eq!(s.max_no_answer, 0);
+    assert_eq!(s.wrap_up, Duration::ZERO);
+    assert_eq!(s.max_wait, Some(Duration::from_secs(300)));
+    assert_eq!(s.overflow, Overflow::Group(after_sales));
+    assert!(!s.join_empty && s.leave_empty);
+    assert_eq!(s.announce_every, Some(Duration::from_secs(45)));
+
+    let number = directory.service_number("4001").unwrap();
+    assert_eq!(number.group, Some(sales));
+    assert_eq!(number.device, Some(desk), "the device is kept");
+    assert_eq!((number.priority, number.language), (7, Language::En));
+
+    assert_eq!(
+        store.agent_by_number("8002").unwrap(),
+        Some((li, "李四".to_owned()))
+    );
+    assert_eq!(store.agent_by_number("9999").unwrap(), None);
+
+    // A desk phone serves one agent: binding it to 李四 takes it from 张三.
+    store.bind_device(li, Some(desk)).unwrap();
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.agent(zhang).unwrap().bound_device, None);
+    assert_eq!(directory.agent(li).unwrap().bound_device, Some(desk));
+    assert_eq!(
+        invalid_field(store.bind_device(li, Some(soft.id))),
+        "bound_device",
+        "a softphone login is not a desk phone"
+    );
+    assert!(matches!(
+        store.bind_device(li, Some(DeviceId(999))),
+        Err(StoreError::NotFound { .. })
+    ));
+    store.bind_device(li, None).unwrap();
+    assert_eq!(
+        store
+            .load_directory("9")
+            .unwrap()
+            .agent(li)
+            .unwrap()
+            .bound_device,
+        None
+    );
+
+    // A removed overflow group leaves nowhere to go: the queue hangs up.
+    let conn = rusqlite::Connection::open(db_in(&dir)).unwrap();
+    conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+    conn.execute("DELETE FROM skill_groups WHERE id = ?1", [after_sales.0])
+        .unwrap();
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.group(sales).unwrap().overflow, Overflow::Hangup);
+    assert_eq!(
+        directory.agent(zhang).unwrap().groups,
+        [Membership {
+            group: sales,
+            level: 1
+        }]
+    );
+    assert!(directory.agent(li).unwrap().groups.is_empty());
+}
+
+#[test]
+fn queue_settings_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let g = store.add_group(&NewGroup::new("sales")).unwrap();
+    let a = store.add_agent(&agent("8001", "Ann")).unwrap();
+
+    let with = |f: fn(&mut NewGroup)| {
+        let mut n = NewGroup::new("other");
+        f(&mut n);
+        n
+    };
+    assert_eq!(
+        invalid_field(store.add_group(&NewGroup::new("sales"))),
+        "name"
+    );
+    assert_eq!(invalid_field(store.add_group(&NewGroup::new(""))), "name");
+    for (bad, name) in [
+        (
+            with(|g| g.ring_timeout = Duration::from_secs(4)),
+            "ring_timeout",
+        ),
+        (
+            with(|g| g.ring_timeout = Duration::from_secs(301)),
+            "ring_timeout",
+        ),
+        (
+            with(|g| g.ring_timeout = Duration::from_millis(20_500)),
+            "ring_timeout",
+        ),
+        (with(|g| g.wrap_up = Duration::from_secs(3601)), "wrap_up"),
+        (
+            with(|g| g.max_wait = Some(Duration::from_secs(9))),
+            "max_wait",
+        ),
+        (
+            with(|g| g.max_wait = Some(Duration::from_secs(86_401))),
+            "max_wait",
+        ),
+        (
+            with(|g| g.announce_every = Some(Duration::from_secs(5))),
+            "announce_every",
+        ),
+        (
+            with(|g| g.overflow = Overflow::Group(GroupId(99))),
+            "overflow",
+        ),
+        (
+            with(|g| g.overflow = Overflow::Number("10 02".into())),
+            "overflow",
+        ),
+    ] {
+        let err = store.add_group(&bad).expect_err(name);
+        assert!(err.to_string().starts_with(&format!("{name}: ")), "{err}");
+    }
+    assert_eq!(invalid_field(store.add_member(g, a, 0)), "level");
+    assert!(matches!(
+        store.add_member(GroupId(99), a, 1),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.add_member(g, AgentId(99), 1),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        invalid_field(store.set_busy_reasons(&["会议", "会议"])),
+        "busy_reasons"
+    );
+    assert_eq!(
+        invalid_field(store.set_busy_reasons(&["  "])),
+        "busy_reasons"
+    );
+    assert!(store.load_directory("9").unwrap().busy_reasons.is_empty());
+    store.set_busy_reasons(&["会议"]).unwrap();
+    store.set_busy_reasons(&["培训", "午餐"]).unwrap();
+    assert_eq!(
+        store.load_directory("9").unwrap().busy_reasons,
+        ["培训", "午餐"]
+    );
+    store.set_busy_reasons(&[]).unwrap();
+    assert!(store.load_directory("9").unwrap().busy_reasons.is_empty());
+
+    assert!(matches!(
+        store.set_service_number_queue("4001", Some(g), 0, Language::ZhCn),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        invalid_field(store.set_service_number_queue("4001", Some(g), 10, Language::ZhCn)),
+        "priority"
+    );
+}
+
+#[test]
+fn web_passwords_are_stored_as_argon2_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    store.add_agent(&agent("8001", "Ann")).unwrap();
+    let stored: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT web_password FROM agents", [], |r| r.get(0))
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$v=19$"), "{stored}");
+    assert!(!stored.contains("secret-123"));
+
+    assert!(store.verify_agent_password("8001", "secret-123").unwrap());
+    assert!(!store.verify_agent_password("8001", "secret-124").unwrap());
+    assert!(!store.verify_agent_password("8001", "").unwrap());
+    assert!(!store.verify_agent_password("8002", "secret-123").unwrap());
+
+    // The same password twice gets two salts.
+    store.add_agent(&agent("8002", "Bob")).unwrap();
+    let hashes: Vec<String> = rusqlite::Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT web_password FROM agents ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_ne!(hashes[0], hashes[1]);
+
+    // A damaged hash is a clear error, not a failed login.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE agents SET web_password = 'plain' WHERE number = '8002'",
+            [],
+        )
+        .unwrap();
+    let err = store
+        .verify_agent_password("8002", "secret-123")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::BadRow {
+                table: "agents",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn agent_validation_errors_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let taken = store.add_device(&device("8009")).unwrap();
+    store.add_agent(&agent("8001", "Ann")).unwrap();
+
+    let with = |f: fn(&mut NewAgent)| {
+        let mut a = agent("8005", "Eve");
+        f(&mut a);
+        a
+    };
+    let cases = [
+        (with(|a| a.number = "80a1".into()), "number"),
+        (with(|a| a.number = String::new()), "number"),
+        (with(|a| a.number = "12345678901234567".into()), "number"),
+        (with(|a| a.number = "8001".into()), "number"),
+        (with(|a| a.name = " ".into()), "name"),
+        (with(|a| a.name = "x".repeat(65)), "name"),
+        (with(|a| a.web_password = "12345".into()), "web_password"),
+        (
+            with(|a| a.sip_password = Some("123".into())),
+            "sip_password",
+        ),
+        (
+            with(|a| a.direct_number = Some("12ab".into())),
+            "direct_number",
+        ),
+        (
+            with(|a| a.direct_number = Some("138-0013-8000".into())),
+            "direct_number",
+        ),
+        (
+            with(|a| a.direct_number = Some("+86 138".into())),
+            "direct_number",
+        ),
+        (
+            with(|a| a.answer_mode = AnswerMode::Direct),
+            "direct_number",
+        ),
+        (with(|a| a.offline_answering = true), "direct_number"),
+        (
+            with(|a| a.answer_mode = AnswerMode::Softphone),
+            "sip_password",
+        ),
+        (
+            with(|a| a.bound_device = Some(DeviceId(99))),
+            "bound_device",
+        ),
+        (
+            with(|a| {
+                a.number = "8009".into();
+                a.sip_password = Some("sip-secret".into());
+            }),
+            "number",
+        ),
+    ];
+    for (bad, field) in &cases {
+        let err = store.add_agent(bad).expect_err(field);
+        assert!(
+            matches!(&err, StoreError::Invalid { field: f, .. } if f == field),
+            "{bad:?}: {err:?}"
+        );
+        assert!(err.to_string().starts_with(&format!("{field}: ")), "{err}");
+    }
+    let err = store
+        .add_agent(&with(|a| a.direct_number = Some("12ab".into())))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "direct_number: expected E.164 (+8613800138000) or national digits, got \"12ab\""
+    );
+    let err = store
+        .add_agent(&with(|a| a.number = "8001".into()))
+        .unwrap_err();
+    assert!(err.to_string().contains("8001"), "{err}");
+    let err = store
+        .add_agent(&with(|a| a.web_password = "abc".into()))
+        .unwrap_err();
+    assert!(
+        !err.to_string().contains("abc"),
+        "never echo a password: {err}"
+    );
+
+    // A refused softphone leaves nothing behind; the device that clashed is untouched.
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.agents.len(), 1);
+    assert_eq!(directory.devices.len(), 1);
+    assert_eq!(directory.devices[0].id, taken);
+    assert_eq!(directory.agent_of_device(taken), None);
+
+    // A desk phone already bound to another agent is refused, not silently moved.
+    let desk = store.add_device(&device("1001")).unwrap();
+    store
+        .add_agent(&NewAgent {
+            bound_device: Some(desk),
+            ..agent("8002", "Bob")
+        })
+        .unwrap();
+    assert_eq!(
+        invalid_field(store.add_agent(&NewAgent {
+            bound_device: Some(desk),
+            ..agent("8003", "Cat")
+        })),
+        "bound_device"
+    );
+}
+
+#[test]
+fn agent_status_rows_come_back_in_order_and_the_last_is_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    let ann = store.add_agent(&agent("8001", "Ann")).unwrap();
+    let bob = store.add_agent(&agent("8002", "Bob")).unwrap();
+    let quiet = store.add_agent(&agent("8003", "Cat")).unwrap();
+    store.apply(&StoreOp::Call(Box::new(call(5)))).unwrap();
+
+    let login = status(ann, 0, AgentState::Offline, AgentState::Idle);
+    store
+        .apply(&StoreOp::AgentStatus(Box::new(login.clone())))
+        .unwrap();
+
+    // The rest arrive through the writer, mixed with call rows, some with a call id.
+    let writer = spawn_writer(&path).unwrap();
+    let mut ringing = status(ann, 1, AgentState::Idle, AgentState::Ringing);
+    ringing.call = Some(CallId(5));
+    ringing.cause = StatusCause::System;
+    let mut talking = status(ann, 2, AgentState::Ringing, AgentState::Talking);
+    talking.call = Some(CallId(5));
+    talking.mode = Some(AnswerMode::Softphone);
+    let mut busy = status(ann, 3, AgentState::Talking, AgentState::Busy);
+    busy.reason = Some("午餐".into());
+    busy.cause = StatusCause::Admin;
+    busy.detail = "'); DROP TABLE agents;--".into();
+    let mut bob_out = status(bob, 4, AgentState::Idle, AgentState::Offline);
+    bob_out.mode = None;
+    // A row for an agent that was never added is history too (no foreign key).
+    let ghost = status(AgentId(77), 5, AgentState::Offline, AgentState::Idle);
+    for op in [
+        StoreOp::AgentStatus(Box::new(ringing.clone())),
+        StoreOp::Call(Box::new(call(6))),
+        StoreOp::AgentStatus(Box::new(talking.clone())),
+        StoreOp::AgentStatus(Box::new(bob_out.clone())),
+        StoreOp::AgentStatus(Box::new(busy.clone())),
+        StoreOp::AgentStatus(Box::new(ghost.clone())),
+    ] {
+        writer.send(op);
+    }
+    writer.shutdown();
+
+    assert_eq!(
+        store.agent_status_log(ann, 10).unwrap(),
+        [login, ringing, talking.clone(), busy.clone()]
+    );
+    assert_eq!(
+        store.agent_status_log(ann, 2).unwrap(),
+        [talking, busy.clone()],
+        "the newest two, oldest first"
+    );
+    assert_eq!(store.agent_status_log(ann, 0).unwrap(), []);
+    assert_eq!(store.agent_status_log(AgentId(77), 10).unwrap(), [ghost]);
+    assert_eq!(store.agent_status_log(quiet, 10).unwrap(), []);
+    assert!(store.call(CallId(6)).unwrap().is_some());
+
+    assert_eq!(
+        store.agent_snapshots().unwrap(),
+        [
+            AgentSnapshot {
+                agent: ann,
+                state: AgentState::Busy,
+                reason: Some("午餐".into()),
+                mode: Some(AnswerMode::Device),
+                since: busy.at,
+            },
+            AgentSnapshot {
+                agent: bob,
+                state: AgentState::Offline,
+                reason: None,
+                mode: None,
+                since: bob_out.at,
+            },
+        ],
+        "agents without rows, and rows of unknown agents, give no snapshot"
+    );
+}
+
+#[test]
+fn calls_carry_their_agent_group_and_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let mut c = call(1);
+    c.agent = Some(AgentId(3));
+    c.group = Some(GroupId(2));
+    c.wait_secs = Some(42);
+    store.apply(&StoreOp::Call(Box::new(c.clone()))).unwrap();
+    assert_eq!(store.call(CallId(1)).unwrap(), Some(c.clone()));
+    // The upsert rewrites them too.
+    c.agent = None;
+    c.wait_secs = Some(u32::MAX);
+    store.apply(&StoreOp::Call(Box::new(c.clone()))).unwrap();
+    assert_eq!(store.recent_calls(5).unwrap(), [c]);
+}
+
+#[test]
+fn a_0001_database_upgrades_keeping_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        // What callbox 0.1 left behind: schema 1, a device, a trunk, a number, a call.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../src/store/migrations/0001_init.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO devices (user, password, name, created_at)
+                 VALUES ('1001', 'pw1001', 'desk', '2025-01-01T00:00:00.000000000Z');
+             INSERT INTO trunks (name, host, created_at)
+                 VALUES ('carrier', '192.0.2.1', '2025-01-01T00:00:00.000000000Z');
+             INSERT INTO service_numbers (number, trunk_id, device_id) VALUES ('4001', 1, 1);
+             INSERT INTO calls (id, direction, from_number, to_number, sip_call_id, started_at)
+                 VALUES (9, 'inbound', '13800138000', '4001', 'x@y',
+                         '2025-01-01T00:00:00.000000000Z');
+             INSERT INTO settings (key, value)
+                 VALUES ('demo_seeded', '2025-01-01T00:00:00.000000000Z');",
+        )
+        .unwrap();
+    }
+
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), callbox::store::SCHEMA_VERSION);
+    assert_eq!(callbox::store::SCHEMA_VERSION, 3);
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.device_by_user("1001").unwrap().password, "pw1001");
+    let number = directory.service_number("4001").unwrap();
+    assert_eq!(number.device, Some(DeviceId(1)));
+    assert_eq!(number.group, None);
+    assert_eq!((number.priority, number.language), (0, Language::ZhCn));
+    assert!(directory.agents.is_empty() && directory.groups.is_empty());
+    let old = store.call(CallId(9)).unwrap().unwrap();
+    assert_eq!(old.from_number, "13800138000");
+    assert_eq!((old.agent, old.group, old.wait_secs), (None, None, None));
+    assert_eq!(store.next_call_id().unwrap(), 10);
+    // Already seeded once: upgrading adds no demo agents.
+    assert_eq!(store.seed_demo_if_empty().unwrap(), None);
+
+    // And the new tables work on it.
+    let g = store.add_group(&NewGroup::new("sales")).unwrap();
+    store
+        .set_service_number_queue("4001", Some(g), 1, Language::En)
+        .unwrap();
+    assert_eq!(
+        store
+            .load_directory("9")
+            .unwrap()
+            .service_number("4001")
+            .unwrap()
+            .group,
+        Some(g)
     );
 }

@@ -2,8 +2,8 @@
 //!
 //! Variants say whose fault it was: the environment (cannot open or create the file),
 //! an operator (a database from a newer callbox, a hand-edited row we cannot read), the
-//! caller (a duplicate name), or us (a migration that does not apply). Anything else
-//! SQLite reports is `Sqlite`, kept whole for the log.
+//! caller (a duplicate name, a value that fails validation), or us (a migration that
+//! does not apply). Anything else SQLite reports is `Sqlite`, kept whole for the log.
 
 use std::path::PathBuf;
 
@@ -63,6 +63,19 @@ pub enum StoreError {
     /// The caller referred to a row that does not exist.
     #[error("{what} {value} does not exist")]
     NotFound { what: &'static str, value: String },
+
+    /// The caller gave a value that fails validation; `field` names it as the admin
+    /// knows it (`number`, `direct_number`, `ring_timeout`...), `message` says what was
+    /// expected and what came.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+
+    /// A password could not be hashed (the system's random source failed).
+    #[error("cannot hash the password: {0}")]
+    PasswordHash(#[source] argon2::password_hash::Error),
 
     /// The writer thread is gone (it panicked or was shut down).
     #[error("the store writer thread has stopped")]

@@ -1,8 +1,9 @@
 //! The store room: SQLite, its schema, and the one thread that writes call history.
 //!
-//! It owns the database file under the data directory: devices, trunks and service
-//! numbers (read into a [`Directory`](crate::core::Directory) for routing), and the
-//! facts that accumulate (calls, the call trail, recordings). It must never be
+//! It owns the database file under the data directory: devices, trunks, service
+//! numbers, agents, skill groups and busy reasons (read into a
+//! [`Directory`](crate::core::Directory) for routing), and the facts that accumulate
+//! (calls, the call trail, recordings, the agent status log). It must never be
 //! imported by `core`, and nothing outside this room names `rusqlite`.
 //!
 //! Two ways in: [`Store`] is one connection for set-up, admin changes and reads (the
@@ -15,6 +16,7 @@
 //! under the data directory are stored relative to it, so a moved data directory keeps
 //! its recordings.
 
+mod agents;
 mod error;
 mod read;
 mod rows;
@@ -27,9 +29,13 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+pub use agents::{NewAgent, NewGroup};
 pub use error::StoreError;
 pub use schema::SCHEMA_VERSION;
-pub use seed::{DEMO_SERVICE_NUMBER, DEMO_TRUNK_HOST, DEMO_TRUNK_NAME, DEMO_USERS, DemoSeed};
+pub use seed::{
+    DEMO_AGENTS, DEMO_BUSY_REASONS, DEMO_GROUP_NAME, DEMO_SERVICE_NUMBER, DEMO_TRUNK_HOST,
+    DEMO_TRUNK_NAME, DEMO_USERS, DemoSeed,
+};
 pub use writer::{StoreWriter, spawn_writer};
 
 use crate::core::{Codec, TrunkRegistration};

@@ -1,4 +1,5 @@
-//! Every read: the routing directory, call rows and their trail.
+//! Every read: the routing directory (devices, trunks, service numbers, agents,
+//! skill groups, busy reasons), call rows and their trail.
 //!
 //! Reads never change the database and may run on any connection while the writer
 //! writes (WAL). A row holding a value we never write is a `BadRow` error naming the
@@ -8,22 +9,29 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::rows::{
-    codecs_from_sql, direction_from_sql, event_kind_from_sql, hangup_by_from_sql, peers_from_sql,
-    sip_code_from_sql, time_from_sql,
+    answer_mode_from_sql, bad, codecs_from_sql, direction_from_sql, event_kind_from_sql,
+    hangup_by_from_sql, language_from_sql, peers_from_sql, secs_from_sql, sip_code_from_sql,
+    strategy_from_sql, time_from_sql, u32_from_sql,
 };
 use super::{Store, StoreError};
 use crate::core::{
-    CallEventRecord, CallId, CallRecord, Device, DeviceId, Directory, ServiceNumber, Trunk,
-    TrunkId, TrunkRegistration,
+    Agent, AgentId, CallEventRecord, CallId, CallRecord, Device, DeviceId, Directory, GroupId,
+    Membership, Overflow, ServiceNumber, SkillGroup, Trunk, TrunkId, TrunkRegistration,
 };
 
 const CALL_COLUMNS: &str = "id, direction, from_number, to_number, service_number, device_id,
     trunk_id, sip_call_id, started_at, answered_at, ended_at, hangup_by, end_cause, sip_code,
-    recording";
+    recording, agent_id, group_id, wait_secs";
 
 impl Store {
-    /// Devices, trunks and service numbers, for routing.
+    /// Devices, trunks, service numbers, agents (with their memberships), skill groups
+    /// and busy reasons, for routing. Each list is in id order (service numbers by
+    /// number, busy reasons in their shown order).
     pub fn load_directory(&self, outbound_prefix: &str) -> Result<Directory, StoreError> {
+        // One read transaction, so an admin change committed half-way through the
+        // reads (an agent and its membership) is seen whole or not at all. Dropping
+        // it ends it; nothing was written.
+        let _snapshot = self.conn.unchecked_transaction()?;
         let devices = self
             .conn
             .prepare("SELECT id, user, password, name, static_contact FROM devices ORDER BY id")?
@@ -49,27 +57,108 @@ impl Store {
             trunks.push(trunk_from_row(r)?);
         }
 
-        let service_numbers = self
-            .conn
-            .prepare("SELECT number, trunk_id, device_id FROM service_numbers ORDER BY number")?
-            .query_map([], |r| {
-                Ok(ServiceNumber {
-                    number: r.get(0)?,
-                    trunk: TrunkId(r.get(1)?),
-                    device: r.get::<_, Option<i64>>(2)?.map(DeviceId),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut service_numbers = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT number, trunk_id, device_id, group_id, priority, language
+             FROM service_numbers ORDER BY number",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            service_numbers.push(service_number_from_row(r)?);
+        }
 
         Ok(Directory {
             devices,
             trunks,
             service_numbers,
+            agents: self.load_agents()?,
+            groups: self.load_groups()?,
+            busy_reasons: self
+                .conn
+                .prepare("SELECT reason FROM busy_reasons ORDER BY position")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?,
             outbound_prefix: outbound_prefix.to_owned(),
         })
     }
 
+    /// Agents in id order, each with their memberships in group order.
+    fn load_agents(&self) -> Result<Vec<Agent>, StoreError> {
+        let mut agents = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT id, number, name, direct_number, bound_device_id, softphone_device_id,
+                 answer_mode, offline_answering, allow_fallback
+             FROM agents ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            agents.push(Agent {
+                id: AgentId(id),
+                number: r.get(1)?,
+                name: r.get(2)?,
+                direct_number: r.get(3)?,
+                bound_device: r.get::<_, Option<i64>>(4)?.map(DeviceId),
+                softphone: r.get::<_, Option<i64>>(5)?.map(DeviceId),
+                answer_mode: answer_mode_from_sql(
+                    &r.get::<_, String>(6)?,
+                    "agents",
+                    &format!("id {id}"),
+                )?,
+                offline_answering: r.get(7)?,
+                allow_fallback: r.get(8)?,
+                groups: Vec::new(),
+            });
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT agent_id, group_id, level FROM group_members ORDER BY agent_id, group_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (agent, group): (i64, i64) = (r.get(0)?, r.get(1)?);
+            let key = format!("group {group} agent {agent}");
+            let level = u32_from_sql(r.get(2)?, "group_members", &key, "level")?;
+            // Foreign keys guarantee the agent; agents are sorted by id.
+            let i = agents.binary_search_by_key(&AgentId(agent), |a| a.id);
+            if let Some(a) = i.ok().and_then(|i| agents.get_mut(i)) {
+                a.groups.push(Membership {
+                    group: GroupId(group),
+                    level,
+                });
+            }
+        }
+        Ok(agents)
+    }
+
+    /// Skill groups in id order.
+    fn load_groups(&self) -> Result<Vec<SkillGroup>, StoreError> {
+        let mut groups = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, strategy, ring_timeout_secs, max_no_answer, wrap_up_secs,
+                 max_wait_secs, overflow, overflow_group_id, overflow_number, join_empty,
+                 leave_empty, announce_every_secs
+             FROM skill_groups ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            groups.push(group_from_row(r)?);
+        }
+        Ok(groups)
+    }
+
     /// The id for the next call: one past the highest stored, at least 1.
+    /// A number that moves whenever devices, trunks, service numbers, agents, groups
+    /// or busy reasons change (migration 0003's triggers): poll it to know when to
+    /// reload the directory.
+    pub fn directory_version(&self) -> Result<i64, StoreError> {
+        let text: String = self.conn.query_row(
+            "SELECT value FROM settings WHERE key = 'directory_version'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(text.parse().unwrap_or(0))
+    }
+
     pub fn next_call_id(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
@@ -201,5 +290,74 @@ fn call_from_row(r: &Row<'_>) -> Result<CallRecord, StoreError> {
         end_cause: r.get(12)?,
         sip_code: sip_code_from_sql(r.get(13)?, "calls", &key)?,
         recording: r.get::<_, Option<String>>(14)?.map(Into::into),
+        agent: r.get::<_, Option<i64>>(15)?.map(AgentId),
+        group: r.get::<_, Option<i64>>(16)?.map(GroupId),
+        wait_secs: r
+            .get::<_, Option<i64>>(17)?
+            .map(|w| u32_from_sql(w, "calls", &key, "wait_secs"))
+            .transpose()?,
+    })
+}
+
+fn service_number_from_row(r: &Row<'_>) -> Result<ServiceNumber, StoreError> {
+    let number: String = r.get(0)?;
+    let key = format!("number {number:?}");
+    let priority: i64 = r.get(4)?;
+    let priority = u8::try_from(priority)
+        .ok()
+        .filter(|p| *p <= 9)
+        .ok_or_else(|| bad("service_numbers", &key, format!("priority {priority}")))?;
+    Ok(ServiceNumber {
+        trunk: TrunkId(r.get(1)?),
+        device: r.get::<_, Option<i64>>(2)?.map(DeviceId),
+        group: r.get::<_, Option<i64>>(3)?.map(GroupId),
+        priority,
+        language: language_from_sql(&r.get::<_, String>(5)?, &key)?,
+        number,
+    })
+}
+
+fn group_from_row(r: &Row<'_>) -> Result<SkillGroup, StoreError> {
+    let id: i64 = r.get(0)?;
+    let key = format!("id {id}");
+    let secs = |i: usize, column: &str| -> Result<_, StoreError> {
+        secs_from_sql(r.get(i)?, "skill_groups", &key, column)
+    };
+    let maybe_secs = |i: usize, column: &str| -> Result<_, StoreError> {
+        r.get::<_, Option<i64>>(i)?
+            .map(|v| secs_from_sql(v, "skill_groups", &key, column))
+            .transpose()
+    };
+    let overflow_kind: String = r.get(7)?;
+    let overflow = match (
+        overflow_kind.as_str(),
+        r.get::<_, Option<i64>>(8)?,
+        r.get::<_, Option<String>>(9)?,
+    ) {
+        ("hangup", _, _) => Overflow::Hangup,
+        ("group", Some(group), _) => Overflow::Group(GroupId(group)),
+        // The overflow group was removed (ON DELETE SET NULL): nowhere left to go.
+        ("group", None, _) => Overflow::Hangup,
+        ("number", _, Some(number)) => Overflow::Number(number),
+        (other, group, number) => {
+            return Err(bad(
+                "skill_groups",
+                &key,
+                format!("overflow {other:?} (group {group:?}, number {number:?})"),
+            ));
+        }
+    };
+    Ok(SkillGroup {
+        id: GroupId(id),
+        name: r.get(1)?,
+        strategy: strategy_from_sql(&r.get::<_, String>(2)?, &key)?,
+        ring_timeout: secs(3, "ring_timeout_secs")?,
+        max_no_answer: u32_from_sql(r.get(4)?, "skill_groups", &key, "max_no_answer")?,
+        wrap_up: secs(5, "wrap_up_secs")?,
+        max_wait: maybe_secs(6, "max_wait_secs")?,
+        overflow,
+        join_empty: r.get(10)?,
+        leave_empty: r.get(11)?,
+        announce_every: maybe_secs(12, "announce_every_secs")?,
     })
 }

@@ -5,11 +5,13 @@
 //! not a guess, because it means someone edited the file by hand.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::StoreError;
-use crate::core::{CallDirection, CallEventKind, Codec, HangupBy};
+use crate::core::acd::{AgentState, StatusCause};
+use crate::core::{AnswerMode, CallDirection, CallEventKind, Codec, HangupBy, Language, Strategy};
 
 /// ISO-8601 UTC, fixed width (nine fractional digits), so text order is time order.
 pub fn time_to_sql(t: &DateTime<Utc>) -> String {
@@ -85,11 +87,62 @@ pub fn sip_code_from_sql(
     .transpose()
 }
 
+pub fn strategy_from_sql(s: &str, key: &str) -> Result<Strategy, StoreError> {
+    Strategy::parse(s).ok_or_else(|| bad("skill_groups", key, format!("strategy {s:?}")))
+}
+
+pub fn answer_mode_from_sql(
+    s: &str,
+    table: &'static str,
+    key: &str,
+) -> Result<AnswerMode, StoreError> {
+    AnswerMode::parse(s).ok_or_else(|| bad(table, key, format!("answer mode {s:?}")))
+}
+
+pub fn language_from_sql(s: &str, key: &str) -> Result<Language, StoreError> {
+    Language::parse(s).ok_or_else(|| bad("service_numbers", key, format!("language {s:?}")))
+}
+
+pub fn agent_state_from_sql(s: &str, key: &str) -> Result<AgentState, StoreError> {
+    AgentState::parse(s).ok_or_else(|| bad("agent_status_log", key, format!("state {s:?}")))
+}
+
+pub fn cause_from_sql(s: &str, key: &str) -> Result<StatusCause, StoreError> {
+    StatusCause::parse(s).ok_or_else(|| bad("agent_status_log", key, format!("cause {s:?}")))
+}
+
+/// Durations are stored as whole seconds; callers validate before writing, so the
+/// fraction `as_secs` drops is always zero.
+pub fn secs_to_sql(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+pub fn secs_from_sql(
+    v: i64,
+    table: &'static str,
+    key: &str,
+    column: &str,
+) -> Result<Duration, StoreError> {
+    u64::try_from(v)
+        .map(Duration::from_secs)
+        .map_err(|_| bad(table, key, format!("{column} {v}")))
+}
+
+/// A count or number of seconds that must fit a `u32`.
+pub fn u32_from_sql(
+    v: i64,
+    table: &'static str,
+    key: &str,
+    column: &str,
+) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| bad(table, key, format!("{column} {v}")))
+}
+
 fn list_items(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|p| !p.is_empty())
 }
 
-fn bad(table: &'static str, key: &str, what: String) -> StoreError {
+pub fn bad(table: &'static str, key: &str, what: String) -> StoreError {
     StoreError::BadRow {
         table,
         key: key.to_owned(),
@@ -122,6 +175,25 @@ mod tests {
             assert_eq!(event_kind_from_sql(k.as_str(), "k").unwrap(), k);
         }
         assert!(event_kind_from_sql("exploded", "k").is_err());
+    }
+
+    #[test]
+    fn stored_words_read_back_and_strangers_are_refused() {
+        for s in Strategy::ALL {
+            assert_eq!(strategy_from_sql(s.as_str(), "k").unwrap(), s);
+        }
+        for s in AgentState::ALL {
+            assert_eq!(agent_state_from_sql(s.as_str(), "k").unwrap(), s);
+        }
+        assert!(strategy_from_sql("longest_idle", "k").is_err());
+        assert!(answer_mode_from_sql("phone", "agents", "k").is_err());
+        assert!(language_from_sql("zh", "k").is_err());
+        assert!(cause_from_sql("robot", "k").is_err());
+        assert!(secs_from_sql(-1, "t", "k", "wrap_up_secs").is_err());
+        assert_eq!(
+            secs_from_sql(secs_to_sql(Duration::from_secs(45)), "t", "k", "c").unwrap(),
+            Duration::from_secs(45)
+        );
     }
 
     #[test]

@@ -24,11 +24,23 @@ struct Migration {
 }
 
 /// Every migration, in order. Versions run 1, 2, 3... without gaps (checked by a test).
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "agents",
+        sql: include_str!("migrations/0002_agents.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "directory version",
+        sql: include_str!("migrations/0003_directory_version.sql"),
+    },
+];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,5 +1,6 @@
-//! Every write: admin additions (devices, trunks, service numbers) and the
-//! switchboard's call rows and trail.
+//! Every write: admin additions (devices, trunks, service numbers; agents and groups
+//! are in `agents.rs`) and the switchboard's call rows, call trail and agent status
+//! log.
 //!
 //! The `apply_*` functions take a bare `&Connection` so the writer thread can run many
 //! of them inside one transaction; the `Store` methods wrap them for single use. All
@@ -17,7 +18,8 @@ use rusqlite::{Connection, params};
 
 use super::rows::{codecs_to_sql, peers_to_sql, time_to_sql};
 use super::{NewDevice, NewTrunk, Store, StoreError};
-use crate::core::{CallEventRecord, CallId, CallRecord, DeviceId, StoreOp, TrunkId};
+use crate::core::acd::AgentStatusRecord;
+use crate::core::{AgentId, CallEventRecord, CallId, CallRecord, DeviceId, StoreOp, TrunkId};
 
 impl Store {
     /// Adds a device. A user name already taken is [`StoreError::Duplicate`].
@@ -89,8 +91,9 @@ impl Store {
         Ok(())
     }
 
-    /// Applies one switchboard write: a call row is upserted whole, a trail line
-    /// inserted. A call's row must be written before its first trail line.
+    /// Applies one switchboard write: a call row is upserted whole, a trail line or a
+    /// status-log row inserted. A call's row must be written before its first trail
+    /// line.
     pub fn apply(&mut self, op: &StoreOp) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         apply_op(&tx, &self.data_dir, op)?;
@@ -128,11 +131,40 @@ impl Store {
 /// The end cause of calls cut by a stop the daemon did not see coming.
 pub const INTERRUPTED: &str = "interrupted: callbox stopped during the call";
 
-/// The call a write belongs to, for the log line when it fails.
-pub fn op_call_id(op: &StoreOp) -> CallId {
+/// What a write is about, for the log line when it fails. Agent status rows name
+/// their call only when a call caused the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpSubject {
+    Call(CallId),
+    AgentStatus {
+        agent: AgentId,
+        call: Option<CallId>,
+    },
+}
+
+impl std::fmt::Display for OpSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpSubject::Call(call) => write!(f, "{call}"),
+            OpSubject::AgentStatus { agent, call: None } => {
+                write!(f, "the status of agent {}", agent.0)
+            }
+            OpSubject::AgentStatus {
+                agent,
+                call: Some(call),
+            } => write!(f, "the status of agent {} ({call})", agent.0),
+        }
+    }
+}
+
+pub fn op_subject(op: &StoreOp) -> OpSubject {
     match op {
-        StoreOp::Call(c) => c.id,
-        StoreOp::CallEvent(e) => e.call,
+        StoreOp::Call(c) => OpSubject::Call(c.id),
+        StoreOp::CallEvent(e) => OpSubject::Call(e.call),
+        StoreOp::AgentStatus(s) => OpSubject::AgentStatus {
+            agent: s.agent,
+            call: s.call,
+        },
     }
 }
 
@@ -140,6 +172,7 @@ pub fn apply_op(conn: &Connection, data_dir: &Path, op: &StoreOp) -> Result<(), 
     match op {
         StoreOp::Call(c) => upsert_call(conn, data_dir, c),
         StoreOp::CallEvent(e) => insert_event(conn, e),
+        StoreOp::AgentStatus(s) => insert_agent_status(conn, s),
     }
 }
 
@@ -148,8 +181,9 @@ fn upsert_call(conn: &Connection, data_dir: &Path, c: &CallRecord) -> Result<(),
     conn.prepare_cached(
         "INSERT INTO calls (id, direction, from_number, to_number, service_number, device_id,
              trunk_id, sip_call_id, started_at, answered_at, ended_at, hangup_by, end_cause,
-             sip_code, recording)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             sip_code, recording, agent_id, group_id, wait_secs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18)
          ON CONFLICT (id) DO UPDATE SET
              direction = excluded.direction, from_number = excluded.from_number,
              to_number = excluded.to_number, service_number = excluded.service_number,
@@ -157,7 +191,9 @@ fn upsert_call(conn: &Connection, data_dir: &Path, c: &CallRecord) -> Result<(),
              sip_call_id = excluded.sip_call_id, started_at = excluded.started_at,
              answered_at = excluded.answered_at, ended_at = excluded.ended_at,
              hangup_by = excluded.hangup_by, end_cause = excluded.end_cause,
-             sip_code = excluded.sip_code, recording = excluded.recording",
+             sip_code = excluded.sip_code, recording = excluded.recording,
+             agent_id = excluded.agent_id, group_id = excluded.group_id,
+             wait_secs = excluded.wait_secs",
     )?
     .execute(params![
         c.id.0,
@@ -175,6 +211,9 @@ fn upsert_call(conn: &Connection, data_dir: &Path, c: &CallRecord) -> Result<(),
         c.end_cause,
         c.sip_code,
         recording,
+        c.agent.map(|a| a.0),
+        c.group.map(|g| g.0),
+        c.wait_secs,
     ])?;
     if let Some(path) = recording {
         conn.prepare_cached(
@@ -199,6 +238,26 @@ fn insert_event(conn: &Connection, e: &CallEventRecord) -> Result<(), StoreError
         e.party,
         e.sip_code,
         e.detail,
+    ])?;
+    Ok(())
+}
+
+fn insert_agent_status(conn: &Connection, s: &AgentStatusRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO agent_status_log
+             (agent_id, at, from_state, to_state, reason, cause, detail, mode, call_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        s.agent.0,
+        time_to_sql(&s.at),
+        s.from.as_str(),
+        s.to.as_str(),
+        s.reason,
+        s.cause.as_str(),
+        s.detail,
+        s.mode.map(|m| m.as_str()),
+        s.call.map(|c| c.0),
     ])?;
     Ok(())
 }
@@ -234,7 +293,7 @@ pub fn stored_path(data_dir: &Path, path: &Path) -> String {
     rel.to_string_lossy().into_owned()
 }
 
-fn duplicate(e: rusqlite::Error, what: &'static str, value: &str) -> StoreError {
+pub fn duplicate(e: rusqlite::Error, what: &'static str, value: &str) -> StoreError {
     if StoreError::is_unique_violation(&e) {
         StoreError::Duplicate {
             what,

@@ -8,15 +8,16 @@
 //! is full: if the disk falls `QUEUE_BOUND` rows behind (minutes of a busy office's
 //! calls), slowing the switchboard is better than losing call history silently, and
 //! an unbounded queue would only turn a stalled disk into a memory leak. A batch that
-//! fails is retried row by row, so one bad row (logged with its call id) does not take
-//! the rest of the batch down with it.
+//! fails is retried row by row, so one bad row (logged with its call, or its agent for
+//! a status row) does not take the rest of the batch down with it. Agent status rows
+//! ride the same queue as call rows, so their order against each other is kept.
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::write::{apply_op, apply_recording, op_call_id};
+use super::write::{apply_op, apply_recording, op_subject};
 use super::{Store, StoreError};
 use crate::core::StoreOp;
 
@@ -60,9 +61,9 @@ pub fn spawn_writer(path: &Path) -> Result<StoreWriter, StoreError> {
 impl StoreWriter {
     /// Queues a write; blocks while the queue is full.
     pub fn send(&self, op: StoreOp) {
-        let call = op_call_id(&op);
+        let subject = op_subject(&op);
         if self.queue(Msg::Op(op)).is_err() {
-            log::error!("store: writer is gone, write for {call} lost");
+            log::error!("store: writer is gone, write for {subject} lost");
         }
     }
 
@@ -143,7 +144,7 @@ fn commit(store: &mut Store, batch: &mut Vec<Msg>) {
         for msg in batch.iter() {
             if let Err(e) = write_all(store, std::slice::from_ref(msg)) {
                 match msg {
-                    Msg::Op(op) => log::error!("store: write for {} failed: {e}", op_call_id(op)),
+                    Msg::Op(op) => log::error!("store: write for {} failed: {e}", op_subject(op)),
                     Msg::Recording { path, .. } => {
                         log::error!("store: recording {} not recorded: {e}", path.display())
                     }
