@@ -224,6 +224,7 @@ fn directory(carrier_port: u16) -> Directory {
         }],
         service_numbers: vec![],
         outbound_prefix: "9".into(),
+        ..Directory::default()
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::ids::{CallId, LegId};
+use super::ids::{AgentId, CallId, GroupId, LegId};
 use super::media_desc::{Codec, Direction, MediaDesc};
 use super::msg::{CallEventKind, CallEventRecord, CallRecord, HangupBy, Target};
 
@@ -103,7 +103,12 @@ pub struct Call {
     pub ringing_sent: bool,
     /// When an unanswered callee is given up.
     pub ring_deadline: Option<Instant>,
-    next_seq: u32,
+    /// The agent whose phone placed the call (A) or is rung or talking (B).
+    pub agent_a: Option<AgentId>,
+    pub agent_b: Option<AgentId>,
+    /// The queue the call came through: its agent goes to that group's wrap-up.
+    pub queue_group: Option<GroupId>,
+    pub next_seq: u32,
 }
 
 impl Call {
@@ -121,6 +126,9 @@ impl Call {
             a_offer,
             ringing_sent: false,
             ring_deadline: None,
+            agent_a: None,
+            agent_b: None,
+            queue_group: None,
             next_seq: 0,
         }
     }
@@ -155,17 +163,15 @@ impl Call {
         sip_code: Option<u16>,
         detail: String,
     ) -> CallEventRecord {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        CallEventRecord {
-            call: self.record.id,
-            seq,
+        trail_line(
+            self.record.id,
+            &mut self.next_seq,
             at,
             kind,
-            party: party.to_string(),
+            party,
             sip_code,
             detail,
-        }
+        )
     }
 
     /// Close the row: who ended it, why, with which SIP status.
@@ -174,5 +180,29 @@ impl Call {
         self.record.hangup_by = Some(by);
         self.record.end_cause = Some(cause);
         self.record.sip_code = Some(sip_code);
+    }
+}
+
+/// A line of call `call`'s trail, numbered `*next` (which moves on by one), for calls
+/// and callers waiting in a queue alike.
+pub fn trail_line(
+    call: CallId,
+    next: &mut u32,
+    at: DateTime<Utc>,
+    kind: CallEventKind,
+    party: &str,
+    sip_code: Option<u16>,
+    detail: String,
+) -> CallEventRecord {
+    let seq = *next;
+    *next += 1;
+    CallEventRecord {
+        call,
+        seq,
+        at,
+        kind,
+        party: party.to_string(),
+        sip_code,
+        detail,
     }
 }

@@ -28,23 +28,32 @@
 //! # }
 //! ```
 
+pub mod acd;
+mod agents;
 mod call;
 mod causes;
+mod command;
 mod directory;
 mod ids;
 mod media_desc;
 mod msg;
+mod prompts;
+mod queue;
 mod routing;
 mod switchboard;
 
-pub use directory::{Device, Directory, ServiceNumber, Trunk, TrunkRegistration};
-pub use ids::{CallId, DeviceId, LegId, TrunkId};
+pub use command::{AgentView, Availability, Command, CommandError, Reply};
+pub use directory::{
+    Agent, AnswerMode, Device, Directory, Language, Membership, Overflow, ServiceNumber,
+    SkillGroup, Strategy, Trunk, TrunkRegistration,
+};
+pub use ids::{AgentId, CallId, DeviceId, GroupId, LegId, TrunkId};
 pub use media_desc::{Codec, Direction, MediaDesc};
 pub use msg::{
     CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, IncomingCall,
     MediaCommand, MediaEvent, SipCommand, SipEvent, StoreOp, Target,
 };
-pub use routing::{NoRoute, Route, route};
+pub use routing::{Destination, NoRoute, Route, route};
 pub use switchboard::{Switchboard, SwitchboardConfig};
 
 use std::time::Instant;
@@ -67,8 +76,13 @@ pub enum Input {
     Media(MediaEvent),
     /// The time given by `poll_timeout` has come.
     Timeout,
-    /// Devices, trunks or service numbers changed in the store.
+    /// Devices, trunks, service numbers, agents or groups changed in the store.
     Reload(Box<Directory>),
+    /// A request from a person; answered by `Output::Reply` with the same `id`.
+    Command {
+        id: u64,
+        command: Command,
+    },
 }
 
 /// Everything the switchboard asks the world to do.
@@ -77,4 +91,9 @@ pub enum Output {
     Sip(SipCommand),
     Media(MediaCommand),
     Store(StoreOp),
+    /// The answer to `Input::Command { id, .. }`.
+    Reply {
+        id: u64,
+        result: Result<Reply, CommandError>,
+    },
 }

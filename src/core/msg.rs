@@ -10,8 +10,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use super::acd::AgentStatusRecord;
 use super::directory::Directory;
-use super::ids::{CallId, DeviceId, LegId, TrunkId};
+use super::ids::{AgentId, CallId, DeviceId, GroupId, LegId, TrunkId};
 use super::media_desc::{Codec, MediaDesc};
 
 // ---------------------------------------------------------------- SIP
@@ -285,6 +286,12 @@ pub struct CallRecord {
     pub sip_code: Option<u16>,
     /// Relative to the data directory.
     pub recording: Option<PathBuf>,
+    /// The agent who took the call (or made it).
+    pub agent: Option<AgentId>,
+    /// The skill group whose queue the caller joined (the last one, after overflows).
+    pub group: Option<GroupId>,
+    /// Seconds the caller waited in queues before an agent answered or they left.
+    pub wait_secs: Option<u32>,
 }
 
 /// What happened on a call, in the call trail's closed vocabulary.
@@ -303,6 +310,16 @@ pub enum CallEventKind {
     RecordingStarted,
     RecordingDone,
     Failed,
+    /// The box answered the caller, who now waits in a queue.
+    Queued,
+    /// The ACD rang an agent (or an overflow number) for the caller.
+    AgentOffered,
+    /// That agent did not answer, or their phone refused.
+    AgentNoAnswer,
+    /// The caller hung up while waiting.
+    Abandoned,
+    /// The caller left the queue for its overflow destination.
+    Overflowed,
 }
 
 impl CallEventKind {
@@ -323,6 +340,11 @@ impl CallEventKind {
             "recording_started" => RecordingStarted,
             "recording_done" => RecordingDone,
             "failed" => Failed,
+            "queued" => Queued,
+            "agent_offered" => AgentOffered,
+            "agent_no_answer" => AgentNoAnswer,
+            "abandoned" => Abandoned,
+            "overflowed" => Overflowed,
             _ => return None,
         })
     }
@@ -342,6 +364,11 @@ impl CallEventKind {
             CallEventKind::RecordingStarted => "recording_started",
             CallEventKind::RecordingDone => "recording_done",
             CallEventKind::Failed => "failed",
+            CallEventKind::Queued => "queued",
+            CallEventKind::AgentOffered => "agent_offered",
+            CallEventKind::AgentNoAnswer => "agent_no_answer",
+            CallEventKind::Abandoned => "abandoned",
+            CallEventKind::Overflowed => "overflowed",
         }
     }
 }
@@ -366,6 +393,7 @@ pub struct CallEventRecord {
 pub enum StoreOp {
     Call(Box<CallRecord>),
     CallEvent(Box<CallEventRecord>),
+    AgentStatus(Box<AgentStatusRecord>),
 }
 
 #[cfg(test)]
@@ -389,12 +417,18 @@ mod tests {
             RecordingStarted,
             RecordingDone,
             Failed,
+            Queued,
+            AgentOffered,
+            AgentNoAnswer,
+            Abandoned,
+            Overflowed,
         ];
         for kind in kinds {
             // A new variant must be added above: this match stops the build otherwise.
             match kind {
                 Offered | Ringing | EarlyMedia | Answered | Held | Resumed | Dtmf | Rejected
-                | Cancelled | HungUp | RecordingStarted | RecordingDone | Failed => {}
+                | Cancelled | HungUp | RecordingStarted | RecordingDone | Failed | Queued
+                | AgentOffered | AgentNoAnswer | Abandoned | Overflowed => {}
             }
             assert_eq!(CallEventKind::parse(kind.as_str()), Some(kind));
         }

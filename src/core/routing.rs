@@ -1,18 +1,28 @@
 //! Where a new call goes: the fixed routing of the telephony spine.
 //!
-//! A service number rings its device, a device dials another by extension, and a
-//! device dialing the outbound prefix plus a number goes out through a trunk with the
-//! service number as caller id. Pure: a `Directory` and the call's addressing in, a
+//! A service number puts the caller in its skill group's queue (or rings its device),
+//! a device dials another by extension, and a device dialing the outbound prefix plus
+//! a number goes out through a trunk with the service number as caller id. Pure: a `Directory` and the call's addressing in, a
 //! `Route` or the reason there is none out.
 
 use super::directory::Directory;
-use super::ids::{DeviceId, TrunkId};
+use super::directory::Language;
+use super::ids::{DeviceId, GroupId, TrunkId};
 use super::msg::{CallDirection, CallSource, Target};
+
+/// Where a routed call goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Ring this device or number, bridging the caller to it.
+    Ring(Target),
+    /// Answer the caller and queue them for this group's agents.
+    Queue(GroupId),
+}
 
 /// The decision for a new call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
-    pub target: Target,
+    pub destination: Destination,
     pub direction: CallDirection,
     /// The caller id to present to the callee.
     pub caller_id: String,
@@ -20,6 +30,10 @@ pub struct Route {
     pub service_number: Option<String>,
     pub device: Option<DeviceId>,
     pub trunk: Option<TrunkId>,
+    /// Queue priority of the caller (from the service number).
+    pub priority: u8,
+    /// The language of the prompts the caller hears.
+    pub language: Language,
 }
 
 /// Why a call could not be routed; each maps to the SIP answer the caller gets.
@@ -70,14 +84,22 @@ pub fn route(
             let number = directory
                 .service_number(to_user)
                 .ok_or(NoRoute::UnknownNumber)?;
-            let device = number.device.ok_or(NoRoute::ServiceNumberUnassigned)?;
+            let (destination, device) = match (number.group, number.device) {
+                (Some(group), _) if directory.group(group).is_some() => {
+                    (Destination::Queue(group), None)
+                }
+                (_, Some(device)) => (Destination::Ring(Target::Device(device)), Some(device)),
+                _ => return Err(NoRoute::ServiceNumberUnassigned),
+            };
             Ok(Route {
-                target: Target::Device(device),
+                destination,
                 direction: CallDirection::Inbound,
                 caller_id: from_user.to_string(),
                 service_number: Some(number.number.clone()),
-                device: Some(device),
+                device,
                 trunk: Some(trunk),
+                priority: number.priority,
+                language: number.language,
             })
         }
         CallSource::Device(caller) => {
@@ -87,28 +109,47 @@ pub fn route(
             // An extension wins over the prefix, so extension 9001 stays reachable.
             if let Some(callee) = directory.device_by_user(to_user) {
                 return Ok(Route {
-                    target: Target::Device(callee.id),
+                    destination: Destination::Ring(Target::Device(callee.id)),
                     direction: CallDirection::Internal,
                     caller_id: from_user.to_string(),
                     service_number: None,
                     device: Some(callee.id),
                     trunk: None,
+                    priority: 0,
+                    language: Language::default(),
                 });
+            }
+            // A phone calling the company's own hotline goes where a customer would.
+            if let Some(number) = directory.service_number(to_user) {
+                if let Some(group) = number.group.filter(|g| directory.group(*g).is_some()) {
+                    return Ok(Route {
+                        destination: Destination::Queue(group),
+                        direction: CallDirection::Internal,
+                        caller_id: from_user.to_string(),
+                        service_number: Some(number.number.clone()),
+                        device: Some(caller),
+                        trunk: None,
+                        priority: number.priority,
+                        language: number.language,
+                    });
+                }
             }
             let outside = outside_number(&directory.outbound_prefix, to_user)
                 .ok_or(NoRoute::UnknownNumber)?;
             let trunk = directory.trunks.first().ok_or(NoRoute::NoTrunk)?;
             let caller_id = directory.outbound_caller_id(trunk);
             Ok(Route {
-                target: Target::Trunk {
+                destination: Destination::Ring(Target::Trunk {
                     trunk: trunk.id,
                     number: outside.to_string(),
-                },
+                }),
                 direction: CallDirection::Outbound,
                 service_number: Some(caller_id.clone()),
                 caller_id,
                 device: Some(caller),
                 trunk: Some(trunk.id),
+                priority: 0,
+                language: Language::default(),
             })
         }
     }

@@ -10,22 +10,44 @@
 //! with a BYE, anything else for a leg we no longer know is dropped.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::acd::{AgentBook, AgentState, Change, Dice};
 use super::call::{Call, Phase, Side};
 use super::causes::{rejection_words, status_for_caller};
-use super::ids::{CallId, DeviceId, LegId};
+use super::ids::{AgentId, CallId, DeviceId, GroupId, LegId};
 use super::media_desc::{Codec, Direction, MediaDesc};
 use super::msg::{
     CallEventKind, CallRecord, CallSource, HangupBy, IncomingCall, MediaCommand, MediaEvent,
     SipCommand, SipEvent, StoreOp, Target,
 };
-use super::routing::route;
+use super::queue::Waiting;
+use super::routing::{Destination, route};
 use super::{Directory, Input, Now, Output};
 
 /// The codecs we accept from callers, in our order of preference.
-const SUPPORTED: [Codec; 2] = [Codec::Pcmu, Codec::Pcma];
+pub(super) const SUPPORTED: [Codec; 2] = [Codec::Pcmu, Codec::Pcma];
+
+/// What a deadline is for. Ordered so that `(Instant, Timer)` pairs sort by time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Timer {
+    /// An ordinary call's callee has rung too long.
+    Ring(CallId),
+    /// An agent (or overflow number) rung for a waiting caller has rung too long.
+    Offer(LegId),
+    /// A waiting caller reached the group's maximum wait.
+    MaxWait(CallId),
+    /// Time to tell a waiting caller their position.
+    Announce(CallId),
+    /// The goodbye prompt should have ended by now.
+    Leave(CallId),
+    /// An agent's after-call work is over.
+    WrapUp(AgentId),
+    /// A waiting caller may ring the agents who missed them again.
+    Retry(CallId),
+}
 
 /// Settings the switchboard needs that do not live in the directory.
 #[derive(Debug, Clone)]
@@ -41,17 +63,31 @@ pub struct SwitchboardConfig {
     pub ring_timeout: Duration,
     /// The media room's inactivity timeout, named in the end cause it causes.
     pub rtp_timeout: Duration,
+    /// Where the prompts are: `<lang>/<name>.wav` and `moh/default.wav`.
+    pub sounds_dir: PathBuf,
+    /// Seed of the random queue strategy (any value; tests fix it).
+    pub seed: u64,
 }
 
 /// The call state machine; see the `core` module docs for the driving contract.
 pub struct Switchboard {
-    config: SwitchboardConfig,
-    directory: Directory,
-    calls: HashMap<CallId, Call>,
-    legs: HashMap<LegId, CallId>,
-    /// Ring deadlines, ordered, so the next timeout is the first entry.
-    deadlines: BTreeSet<(Instant, CallId)>,
-    devices: HashMap<DeviceId, (usize, bool)>,
+    pub(super) config: SwitchboardConfig,
+    pub(super) directory: Directory,
+    /// Calls ringing or bridged between two legs.
+    pub(super) calls: HashMap<CallId, Call>,
+    /// Callers the box answered and holds in a queue.
+    pub(super) waiting: HashMap<CallId, Waiting>,
+    /// Every live leg, of either kind of call.
+    pub(super) legs: HashMap<LegId, CallId>,
+    /// Deadlines, ordered, so the next timeout is the first entry.
+    pub(super) timers: BTreeSet<(Instant, Timer)>,
+    pub(super) devices: HashMap<DeviceId, (usize, bool)>,
+    pub(super) agents: AgentBook,
+    /// Round-robin: the member position last offered, per group.
+    pub(super) rr_last: HashMap<GroupId, usize>,
+    pub(super) dice: Dice,
+    /// Calls finished and their talk time, per group, for the expected wait.
+    pub(super) handle_stats: HashMap<GroupId, (u32, Duration)>,
     next_call: i64,
     next_leg: u64,
     outputs: VecDeque<Output>,
@@ -61,14 +97,27 @@ impl Switchboard {
     pub fn new(config: SwitchboardConfig, directory: Directory) -> Switchboard {
         Switchboard {
             next_call: config.first_call_id.max(1),
+            dice: Dice::new(config.seed),
             config,
             directory,
             calls: HashMap::new(),
+            waiting: HashMap::new(),
             legs: HashMap::new(),
-            deadlines: BTreeSet::new(),
+            timers: BTreeSet::new(),
             devices: HashMap::new(),
+            agents: AgentBook::default(),
+            rr_last: HashMap::new(),
+            handle_stats: HashMap::new(),
             next_leg: 1,
             outputs: VecDeque::new(),
+        }
+    }
+
+    /// Take back the agent states logged before the last stop (see
+    /// `AgentBook::restore`); call once, before the first input.
+    pub fn restore_agents(&mut self, now: Now, snapshots: &[super::acd::AgentSnapshot]) {
+        for row in self.agents.restore(now, snapshots) {
+            self.store(StoreOp::AgentStatus(Box::new(row)));
         }
     }
 
@@ -79,7 +128,14 @@ impl Switchboard {
             Input::Media(event) => self.handle_media(now, event),
             Input::Timeout => self.handle_timeout(now),
             Input::Reload(directory) => self.directory = *directory,
+            Input::Command { id, command } => {
+                let result = self.command(now, command);
+                self.outputs.push_back(Output::Reply { id, result });
+            }
         }
+        // Any input may free an agent or bring a caller: offer what can be offered.
+        self.check_empty_groups(now);
+        self.dispatch(now);
     }
 
     /// The next thing to carry out, in order.
@@ -89,7 +145,7 @@ impl Switchboard {
 
     /// When to call `handle(now, Input::Timeout)` at the latest.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadlines.first().map(|(at, _)| *at)
+        self.timers.first().map(|(at, _)| *at)
     }
 
     /// End every call because the box is stopping: callers still ringing are told
@@ -100,11 +156,36 @@ impl Switchboard {
             let cause = "callbox was stopped during the call".to_string();
             self.end(now, id, HangupBy::System, cause, 503, "Service Unavailable");
         }
+        let ids: Vec<CallId> = self.waiting.keys().copied().collect();
+        for id in ids {
+            let cause = "callbox was stopped while the caller waited".to_string();
+            self.end_waiting(now, id, HangupBy::System, cause, 503);
+        }
     }
 
-    /// Calls in progress (for health figures, and for tests to check nothing leaked).
+    /// Calls in progress, waiting callers included (for health figures, and for tests
+    /// to check nothing leaked).
     pub fn active_calls(&self) -> usize {
-        self.calls.len()
+        self.calls.len() + self.waiting.len()
+    }
+
+    /// Callers waiting in queues.
+    pub fn callers_waiting(&self) -> usize {
+        self.waiting
+            .values()
+            .filter(|w| w.record.answered_at.is_none())
+            .count()
+    }
+
+    /// Agents logged in (offline answering included).
+    pub fn agents_logged_in(&self) -> usize {
+        self.agents.logged_in()
+    }
+
+    /// An agent's live state, by agent number (for tests and the API).
+    pub fn agent_state(&self, number: &str) -> Option<AgentState> {
+        let agent = self.directory.agent_by_number(number)?;
+        Some(self.agents.state(agent.id))
     }
 
     /// Legs still known (for tests to check nothing leaked).
@@ -121,6 +202,12 @@ impl Switchboard {
     }
 
     fn handle_sip(&mut self, now: Now, event: SipEvent) {
+        if let Some(leg) = event_leg(&event) {
+            if let Some(id) = self.waiting_of(leg) {
+                self.handle_waiting_sip(now, id, leg, event);
+                return;
+            }
+        }
         match event {
             SipEvent::IncomingCall(call) => self.incoming(now, *call),
             SipEvent::Progress { leg, code, early } => self.progress(now, leg, code, early),
@@ -134,11 +221,52 @@ impl Switchboard {
                 reachable,
             } => {
                 self.devices.insert(device, (contacts, reachable));
+                self.device_changed(now, device);
             }
         }
     }
 
+    /// A SIP event for a waiting caller's leg or one of its offers.
+    fn handle_waiting_sip(&mut self, now: Now, id: CallId, leg: LegId, event: SipEvent) {
+        let offer = self.is_offer(id, leg);
+        match event {
+            SipEvent::Answered { answer, .. } if offer => self.offer_answered(now, id, leg, answer),
+            SipEvent::Rejected { code, reason, .. } if offer => {
+                let why = rejection_words(code, &reason);
+                self.offer_failed(now, id, leg, code, why, false);
+            }
+            SipEvent::HungUp { .. } if offer => {
+                let why = "the phone ended the call before answering".to_string();
+                self.legs.remove(&leg);
+                self.offer_failed(now, id, leg, 487, why, false);
+            }
+            SipEvent::HungUp { .. } => self.waiting_hung_up(now, id),
+            SipEvent::Reoffer { offer: sdp, .. } if !offer => {
+                let Some(w) = self.waiting.get_mut(&id) else {
+                    return;
+                };
+                let outcome = apply_reoffer(&mut w.a_media, &sdp);
+                self.finish_reoffer(leg, outcome);
+            }
+            // Ringing and early media from an agent's phone are not passed on: the
+            // caller keeps hearing the queue.
+            _ => {}
+        }
+    }
+
     fn handle_media(&mut self, now: Now, event: MediaEvent) {
+        let leg = match &event {
+            MediaEvent::Opened { leg, .. }
+            | MediaEvent::OpenFailed { leg, .. }
+            | MediaEvent::RtpTimeout { leg }
+            | MediaEvent::PlayDone { leg }
+            | MediaEvent::Dtmf { leg, .. } => Some(*leg),
+            MediaEvent::RecordingDone { .. } => None,
+        };
+        if let Some(id) = leg.and_then(|l| self.waiting_of(l)) {
+            self.handle_waiting_media(now, id, event);
+            return;
+        }
         match event {
             MediaEvent::Opened { leg, local } => {
                 let Some(call) = self.call_of(leg) else {
@@ -180,22 +308,89 @@ impl Switchboard {
         }
     }
 
+    /// A media event for a waiting caller's leg or one of its offers.
+    fn handle_waiting_media(&mut self, now: Now, id: CallId, event: MediaEvent) {
+        match event {
+            MediaEvent::Opened { leg, local } if self.is_offer(id, leg) => {
+                self.offer_media_opened(id, leg, local)
+            }
+            MediaEvent::Opened { local, .. } => {
+                if let Some(w) = self.waiting.get_mut(&id) {
+                    w.a_media.local = Some(local);
+                }
+                self.waiting_media_opened(now, id);
+            }
+            MediaEvent::OpenFailed { leg, reason } if self.is_offer(id, leg) => {
+                let why = format!("no RTP port available ({reason})");
+                self.offer_failed(now, id, leg, 503, why, false);
+            }
+            MediaEvent::OpenFailed { reason, .. } => {
+                let cause = format!("no RTP port available ({reason})");
+                self.end_waiting(now, id, HangupBy::System, cause, 503);
+            }
+            MediaEvent::RtpTimeout { leg } if !self.is_offer(id, leg) => {
+                let secs = self.config.rtp_timeout.as_secs();
+                let cause = format!(
+                    "no audio from the caller for {secs} s while waiting: the call was dead"
+                );
+                self.end_waiting(now, id, HangupBy::System, cause, 408);
+            }
+            MediaEvent::PlayDone { leg } if !self.is_offer(id, leg) => {
+                self.waiting_play_done(now, id)
+            }
+            _ => {}
+        }
+    }
+
     fn handle_timeout(&mut self, now: Now) {
-        while let Some(&(at, id)) = self.deadlines.first() {
+        while let Some(&(at, timer)) = self.timers.first() {
             if at > now.mono {
                 break;
             }
-            self.deadlines.remove(&(at, id));
-            let secs = self.config.ring_timeout.as_secs();
-            let cause = format!("no answer within {secs} s");
-            self.end(
-                now,
-                id,
-                HangupBy::System,
-                cause,
-                480,
-                "Temporarily Unavailable",
-            );
+            self.timers.remove(&(at, timer));
+            match timer {
+                Timer::Ring(id) => {
+                    let secs = self.config.ring_timeout.as_secs();
+                    let cause = format!("no answer within {secs} s");
+                    let reason = "Temporarily Unavailable";
+                    self.end(now, id, HangupBy::System, cause, 480, reason);
+                }
+                Timer::Offer(leg) => {
+                    let Some(id) = self.waiting_of(leg) else {
+                        continue;
+                    };
+                    let secs = self
+                        .waiting
+                        .get(&id)
+                        .and_then(|w| self.directory.group(w.group))
+                        .map_or(self.config.ring_timeout, |g| g.ring_timeout)
+                        .as_secs();
+                    let why = format!("no answer within {secs} s");
+                    self.offer_failed(now, id, leg, 480, why, true);
+                }
+                Timer::MaxWait(id) => {
+                    let waited = self.waiting.get(&id).map_or(0, |w| {
+                        now.mono.saturating_duration_since(w.group_joined).as_secs()
+                    });
+                    self.overflow(
+                        now,
+                        id,
+                        format!("waited {waited} s, the longest this queue allows"),
+                    );
+                }
+                Timer::Announce(id) => self.announce(now, id),
+                Timer::Leave(id) => {
+                    let cause = self
+                        .waiting
+                        .get(&id)
+                        .and_then(|w| w.leaving.clone())
+                        .unwrap_or_else(|| "the caller was sent away".into());
+                    self.end_waiting(now, id, HangupBy::System, cause, 200);
+                }
+                Timer::WrapUp(agent) => self.wrap_up_over(now, agent),
+                // `dispatch` runs after every input and takes the caller up again.
+                Timer::Retry(_) => {}
+            }
         }
     }
 
@@ -226,6 +421,9 @@ impl Switchboard {
             end_cause: None,
             sip_code: None,
             recording: None,
+            agent: None,
+            group: None,
+            wait_secs: None,
         };
         let caller = self.describe_source(new.source, &new.from_user);
 
@@ -271,10 +469,30 @@ impl Switchboard {
             }
         };
 
-        let b = LegId(self.next_leg);
-        self.next_leg += 1;
-        let to = self.describe_target(&route.target);
-        let mut call = Call::new(record, new.leg, b, route.target, offer);
+        let target = match route.destination.clone() {
+            Destination::Ring(target) => target,
+            Destination::Queue(group) => {
+                let caller_agent = match new.source {
+                    CallSource::Device(d) => self.directory.agent_of_device(d).map(|a| a.id),
+                    CallSource::Trunk(_) => None,
+                };
+                let w = Waiting::new(now, record, new.leg, offer, &route, group, caller_agent);
+                self.enqueue(now, w, &caller);
+                return;
+            }
+        };
+        let b = self.new_leg();
+        let to = self.describe_target(&target);
+        let mut call = Call::new(record, new.leg, b, target, offer);
+        if let CallSource::Device(d) = new.source {
+            call.agent_a = self.directory.agent_of_device(d).map(|a| a.id);
+        }
+        if let Target::Device(d) = &call.target {
+            call.agent_b = self.directory.agent_of_device(*d).map(|a| a.id);
+        }
+        if call.record.agent.is_none() {
+            call.record.agent = call.agent_a.or(call.agent_b);
+        }
         call.record.from_number = match route.direction {
             super::msg::CallDirection::Outbound => route.caller_id.clone(),
             _ => new.from_user.clone(),
@@ -367,11 +585,37 @@ impl Switchboard {
             codec,
             dtmf_pt: call.a_media.dtmf_pt,
         };
-        // Offer the callee the caller's codec first, so that no transcoding is needed
-        // when it can; a trunk is offered only what it is configured for.
+        let target = call.target.clone();
+        let (b, from_user) = (call.b, call.record.from_number.clone());
+        let (agent_a, agent_b) = (call.agent_a, call.agent_b);
+        call.phase = Phase::Ringing;
+        let deadline = now.mono + ring_timeout;
+        call.ring_deadline = Some(deadline);
+        self.timers.insert((deadline, Timer::Ring(id)));
+        let media = self.offer_to(&target, codec, b_local);
+        self.media(configure_a);
+        self.sip(SipCommand::Invite {
+            leg: b,
+            target,
+            from_user,
+            from_display: None,
+            media,
+        });
+        if let Some(agent) = agent_a {
+            self.personal_call(now, agent, AgentState::Calling, id);
+        }
+        if let Some(agent) = agent_b {
+            self.personal_call(now, agent, AgentState::Ringing, id);
+        }
+    }
+
+    /// The SDP offer for a callee reached at `target` from our endpoint `local`: the
+    /// caller's codec first, so that no transcoding is needed when it can be avoided;
+    /// a trunk is offered only what it is configured for.
+    pub(super) fn offer_to(&self, target: &Target, codec: Codec, local: SocketAddr) -> MediaDesc {
         let mut codecs = vec![codec];
         codecs.extend(SUPPORTED.iter().copied().filter(|c| *c != codec));
-        if let Target::Trunk { trunk, .. } = &call.target {
+        if let Target::Trunk { trunk, .. } = target {
             if let Some(trunk) = self.directory.trunk(*trunk) {
                 if !trunk.codecs.is_empty() {
                     codecs.retain(|c| trunk.codecs.contains(c));
@@ -381,25 +625,69 @@ impl Switchboard {
                 }
             }
         }
-        let offer = MediaDesc {
-            addr: b_local,
+        MediaDesc {
+            addr: local,
             codecs,
             dtmf_pt: Some(101),
             direction: Direction::SendRecv,
+        }
+    }
+
+    /// An agent's own phone rings or calls outside the queues: the state follows the
+    /// call (so the ACD leaves them alone) and returns when it ends. Logged-out agents
+    /// and agents already on a call are left as they are.
+    pub(super) fn personal_call(&mut self, now: Now, agent: AgentId, to: AgentState, id: CallId) {
+        let Some(live) = self.agents.get(agent) else {
+            return;
         };
-        let invite = SipCommand::Invite {
-            leg: call.b,
-            target: call.target.clone(),
-            from_user: call.record.from_number.clone(),
-            from_display: None,
-            media: offer,
+        if live.state == AgentState::Offline || live.state.on_a_call() {
+            return;
+        }
+        let saved = (live.state, live.reason.clone());
+        self.agents.entry(now, agent).resume = Some(saved);
+        let detail = match to {
+            AgentState::Calling => "calling from their phone",
+            _ => "a direct call rings their phone",
         };
-        call.phase = Phase::Ringing;
-        let deadline = now.mono + ring_timeout;
-        call.ring_deadline = Some(deadline);
-        self.deadlines.insert((deadline, id));
-        self.media(configure_a);
-        self.sip(invite);
+        self.set_agent(now, agent, Change::system(to, detail, Some(id)));
+    }
+
+    /// A personal call answered: the agent is talking.
+    pub(super) fn personal_answered(&mut self, now: Now, agent: Option<AgentId>, id: CallId) {
+        let Some(agent) = agent else {
+            return;
+        };
+        if self.agents.get(agent).is_some_and(|l| l.resume.is_some()) {
+            let change = Change::system(AgentState::Talking, "the call was answered", Some(id));
+            self.set_agent(now, agent, change);
+        }
+    }
+
+    /// A call ended that held `agent`: a queue call goes to wrap-up, a personal call
+    /// returns the agent to where they were.
+    pub(super) fn release_agent(
+        &mut self,
+        now: Now,
+        agent: AgentId,
+        queue: Option<GroupId>,
+        id: CallId,
+    ) {
+        if queue.is_some() {
+            if self.agents.state(agent).on_a_call() {
+                self.agent_call_ended(now, agent, queue, id);
+            }
+            return;
+        }
+        let Some(resume) = self.agents.entry(now, agent).resume.take() else {
+            return;
+        };
+        let (mut to, reason) = resume;
+        // Wrap-up does not survive a call made meanwhile: its timer is gone.
+        if to == AgentState::WrapUp {
+            to = AgentState::Idle;
+        }
+        let change = Change::system(to, "the call ended", Some(id)).reason(reason);
+        self.free_agent(now, agent, change);
     }
 
     fn progress(&mut self, now: Now, leg: LegId, code: u16, early: Option<MediaDesc>) {
@@ -472,8 +760,6 @@ impl Switchboard {
             self.sip(SipCommand::Hangup { leg });
             return;
         };
-        let record_calls = self.config.record;
-        let recording = self.recording_path(id, now);
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -489,11 +775,12 @@ impl Switchboard {
         call.b_media.codec = Some(codec);
         call.phase = Phase::Answered;
         if let Some(deadline) = call.ring_deadline.take() {
-            self.deadlines.remove(&(deadline, id));
+            self.timers.remove(&(deadline, Timer::Ring(id)));
         }
         call.record.answered_at = Some(now.wall);
         let (a, b) = (call.a, call.b);
-        let mut out = vec![
+        let (agent_a, agent_b) = (call.agent_a, call.agent_b);
+        let out = [
             Output::Media(MediaCommand::Configure {
                 leg: b,
                 remote: answer.addr,
@@ -508,21 +795,36 @@ impl Switchboard {
                 media: call.a_media.describe(call.a_offer.direction.answer()),
             }),
         ];
-        let mut lines = vec![call.trail(
+        let line = call.trail(
             now.wall,
             CallEventKind::Answered,
             "callee",
             Some(200),
             "the callee answered".into(),
-        )];
-        if record_calls {
-            let (absolute, relative) = recording;
-            out.push(Output::Media(MediaCommand::Record {
+        );
+        self.outputs.extend(out);
+        self.store(StoreOp::CallEvent(Box::new(line)));
+        self.start_recording(now, id);
+        self.personal_answered(now, agent_a, id);
+        self.personal_answered(now, agent_b, id);
+    }
+
+    /// The call is bridged: record it if recording is on, and write the row.
+    pub(super) fn start_recording(&mut self, now: Now, id: CallId) {
+        let (absolute, relative) = self.recording_path(id, now);
+        let record = self.config.record;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let mut line = None;
+        if record {
+            let (a, b) = (call.a, call.b);
+            self.outputs.push_back(Output::Media(MediaCommand::Record {
                 a,
                 b,
                 path: absolute,
             }));
-            lines.push(call.trail(
+            line = Some(call.trail(
                 now.wall,
                 CallEventKind::RecordingStarted,
                 "system",
@@ -532,9 +834,8 @@ impl Switchboard {
             call.record.recording = Some(relative);
         }
         let row = call.record.clone();
-        self.outputs.extend(out);
         self.store(StoreOp::Call(Box::new(row)));
-        for line in lines {
+        if let Some(line) = line {
             self.store(StoreOp::CallEvent(Box::new(line)));
         }
     }
@@ -604,31 +905,8 @@ impl Switchboard {
         let Some(side) = call.side_of(leg) else {
             return;
         };
-        let hold = offer.direction.is_hold() || offer.addr.ip().is_unspecified();
-        let media = call.media_mut(side);
-        let was_held = media.held;
-        let moved = media.remote != Some(offer.addr) && !offer.addr.ip().is_unspecified();
-        if moved {
-            media.remote = Some(offer.addr);
-        }
-        if offer.dtmf_pt.is_some() {
-            media.dtmf_pt = offer.dtmf_pt;
-        }
-        if let Some(codec) = offer.common_codec(&SUPPORTED) {
-            media.codec = Some(codec);
-        }
-        media.held = hold;
-        let answer = media.describe(offer.direction.answer());
-        let configure = match (moved, media.remote, media.codec) {
-            (true, Some(remote), Some(codec)) => Some(MediaCommand::Configure {
-                leg,
-                remote,
-                codec,
-                dtmf_pt: media.dtmf_pt,
-            }),
-            _ => None,
-        };
-        let line = (was_held != hold).then(|| {
+        let outcome = apply_reoffer(call.media_mut(side), &offer);
+        let line = outcome.hold_changed.map(|hold| {
             let (kind, words) = if hold {
                 (
                     CallEventKind::Held,
@@ -642,13 +920,26 @@ impl Switchboard {
             };
             call.trail(now.wall, kind, side.party(), None, words)
         });
-        if let Some(configure) = configure {
-            self.media(configure);
+        self.finish_reoffer(leg, outcome);
+        if let Some(line) = line {
+            self.store(StoreOp::CallEvent(Box::new(line)));
         }
-        if was_held != hold {
-            self.media(MediaCommand::Hold { leg, on: hold });
+    }
+
+    /// Carry out what a re-INVITE changed: the new address, hold, and the answer.
+    fn finish_reoffer(&mut self, leg: LegId, outcome: Reoffered) {
+        if let Some((remote, codec, dtmf_pt)) = outcome.moved {
+            self.media(MediaCommand::Configure {
+                leg,
+                remote,
+                codec,
+                dtmf_pt,
+            });
         }
-        match answer {
+        if let Some(on) = outcome.hold_changed {
+            self.media(MediaCommand::Hold { leg, on });
+        }
+        match outcome.answer {
             Some(media) => self.sip(SipCommand::AnswerReoffer { leg, media }),
             None => self.sip(SipCommand::Respond {
                 leg,
@@ -656,9 +947,6 @@ impl Switchboard {
                 reason: "Not Acceptable Here".into(),
                 media: None,
             }),
-        }
-        if let Some(line) = line {
-            self.store(StoreOp::CallEvent(Box::new(line)));
         }
     }
 
@@ -711,7 +999,7 @@ impl Switchboard {
             return;
         };
         if let Some(deadline) = call.ring_deadline.take() {
-            self.deadlines.remove(&(deadline, id));
+            self.timers.remove(&(deadline, Timer::Ring(id)));
         }
         for leg in [call.a, call.b] {
             if self.legs.remove(&leg).is_some() {
@@ -720,11 +1008,18 @@ impl Switchboard {
             }
         }
         call.close(now.wall, by, cause, code);
+        let (agent_a, agent_b, queue) = (call.agent_a, call.agent_b, call.queue_group);
         self.store(StoreOp::Call(Box::new(call.record)));
+        if let Some(agent) = agent_b {
+            self.release_agent(now, agent, queue, id);
+        }
+        if let Some(agent) = agent_a.filter(|a| Some(*a) != agent_b) {
+            self.release_agent(now, agent, None, id);
+        }
     }
 
     /// The leg's dialog is gone on the SIP side: close its media, send it nothing more.
-    fn forget_leg(&mut self, leg: LegId) {
+    pub(super) fn forget_leg(&mut self, leg: LegId) {
         if self.legs.remove(&leg).is_some() {
             self.media(MediaCommand::Close { leg });
         }
@@ -735,6 +1030,19 @@ impl Switchboard {
     fn call_of(&mut self, leg: LegId) -> Option<&mut Call> {
         let id = self.legs.get(&leg)?;
         self.calls.get_mut(id)
+    }
+
+    /// The waiting caller `leg` belongs to (their own leg or an offer's).
+    fn waiting_of(&self, leg: LegId) -> Option<CallId> {
+        let id = self.legs.get(&leg)?;
+        self.waiting.contains_key(id).then_some(*id)
+    }
+
+    /// A new leg id for a leg the switchboard creates.
+    pub(super) fn new_leg(&mut self) -> LegId {
+        let leg = LegId(self.next_leg);
+        self.next_leg += 1;
+        leg
     }
 
     fn recording_path(&self, id: CallId, now: Now) -> (PathBuf, PathBuf) {
@@ -757,7 +1065,7 @@ impl Switchboard {
         }
     }
 
-    fn describe_target(&self, target: &Target) -> String {
+    pub(super) fn describe_target(&self, target: &Target) -> String {
         match target {
             Target::Device(d) => match self.directory.device(*d) {
                 Some(device) => format!("device {}", device.user),
@@ -770,15 +1078,64 @@ impl Switchboard {
         }
     }
 
-    fn sip(&mut self, command: SipCommand) {
+    pub(super) fn sip(&mut self, command: SipCommand) {
         self.outputs.push_back(Output::Sip(command));
     }
 
-    fn media(&mut self, command: MediaCommand) {
+    pub(super) fn media(&mut self, command: MediaCommand) {
         self.outputs.push_back(Output::Media(command));
     }
 
-    fn store(&mut self, op: StoreOp) {
+    pub(super) fn store(&mut self, op: StoreOp) {
         self.outputs.push_back(Output::Store(op));
+    }
+}
+
+/// What a re-INVITE changed on one leg.
+struct Reoffered {
+    /// Our answer; `None` when we cannot answer it (488).
+    answer: Option<MediaDesc>,
+    /// The peer's new address (and the codec and DTMF type to use there).
+    moved: Option<(SocketAddr, Codec, Option<u8>)>,
+    /// The leg went on hold (`true`) or came off it (`false`).
+    hold_changed: Option<bool>,
+}
+
+/// Take a re-INVITE's offer into `media`: hold (sendonly, inactive, or the old
+/// 0.0.0.0 address), a new address, codec and DTMF type.
+fn apply_reoffer(media: &mut super::call::LegMedia, offer: &MediaDesc) -> Reoffered {
+    let hold = offer.direction.is_hold() || offer.addr.ip().is_unspecified();
+    let was_held = media.held;
+    let moved = media.remote != Some(offer.addr) && !offer.addr.ip().is_unspecified();
+    if moved {
+        media.remote = Some(offer.addr);
+    }
+    if offer.dtmf_pt.is_some() {
+        media.dtmf_pt = offer.dtmf_pt;
+    }
+    if let Some(codec) = offer.common_codec(&SUPPORTED) {
+        media.codec = Some(codec);
+    }
+    media.held = hold;
+    Reoffered {
+        answer: media.describe(offer.direction.answer()),
+        moved: match (moved, media.remote, media.codec) {
+            (true, Some(remote), Some(codec)) => Some((remote, codec, media.dtmf_pt)),
+            _ => None,
+        },
+        hold_changed: (was_held != hold).then_some(hold),
+    }
+}
+
+/// The leg a SIP event is about (`None` for device status, and new calls, whose leg
+/// is not known yet).
+fn event_leg(event: &SipEvent) -> Option<LegId> {
+    match event {
+        SipEvent::Progress { leg, .. }
+        | SipEvent::Answered { leg, .. }
+        | SipEvent::Rejected { leg, .. }
+        | SipEvent::HungUp { leg, .. }
+        | SipEvent::Reoffer { leg, .. } => Some(*leg),
+        SipEvent::IncomingCall(_) | SipEvent::DeviceStatus { .. } => None,
     }
 }

@@ -45,7 +45,13 @@ pub fn demo_directory() -> Directory {
             number: SERVICE_NUMBER.into(),
             trunk: CARRIER,
             device: Some(PHONE_1001),
+            group: None,
+            priority: 0,
+            language: Language::ZhCn,
         }],
+        agents: Vec::new(),
+        groups: Vec::new(),
+        busy_reasons: Vec::new(),
         outbound_prefix: "9".into(),
     }
 }
@@ -69,6 +75,10 @@ pub struct World {
     pub rows: BTreeMap<i64, CallRecord>,
     /// Trail lines per call, as inserted.
     pub trails: BTreeMap<i64, Vec<CallEventRecord>>,
+    /// The agent status log, in order.
+    pub status_log: Vec<acd::AgentStatusRecord>,
+    /// Command replies, in order.
+    pub replies: Vec<Result<Reply, CommandError>>,
     next_port: u16,
     next_incoming: u64,
 }
@@ -85,6 +95,8 @@ impl World {
             first_call_id: 1,
             ring_timeout: Duration::from_secs(60),
             rtp_timeout: Duration::from_secs(60),
+            sounds_dir: PathBuf::from("/sounds"),
+            seed: 7,
         };
         World {
             board: Switchboard::new(config, directory),
@@ -93,6 +105,8 @@ impl World {
             log: Vec::new(),
             rows: BTreeMap::new(),
             trails: BTreeMap::new(),
+            status_log: Vec::new(),
+            replies: Vec::new(),
             next_port: 20000,
             next_incoming: 1,
         }
@@ -135,6 +149,10 @@ impl World {
                             .or_default()
                             .push((**line).clone());
                     }
+                    Output::Store(StoreOp::AgentStatus(row)) => {
+                        self.status_log.push((**row).clone());
+                    }
+                    Output::Reply { result, .. } => self.replies.push(result.clone()),
                     Output::Media(_) => {}
                 }
                 self.log.push(out);
@@ -233,6 +251,60 @@ impl World {
         for row in self.rows.values() {
             assert!(row.ended_at.is_some(), "call {} never closed", row.id.0);
         }
+        self.assert_status_log_chains();
+        for row in &self.status_log {
+            let state = self.board_state_of(row.agent);
+            assert!(
+                !state.on_a_call(),
+                "agent #{} left {state:?} with no call",
+                row.agent.0
+            );
+        }
+    }
+
+    /// Each agent's status rows chain: a row's `from` is the previous row's `to`, and
+    /// the first starts from offline.
+    pub fn assert_status_log_chains(&self) {
+        let mut last: BTreeMap<i64, acd::AgentState> = BTreeMap::new();
+        for row in &self.status_log {
+            let prev = last
+                .get(&row.agent.0)
+                .copied()
+                .unwrap_or(acd::AgentState::Offline);
+            assert_eq!(
+                row.from, prev,
+                "status log of agent #{} breaks its chain at {row:?}",
+                row.agent.0
+            );
+            last.insert(row.agent.0, row.to);
+        }
+    }
+
+    fn board_state_of(&self, agent: AgentId) -> acd::AgentState {
+        self.status_log
+            .iter()
+            .rev()
+            .find(|r| r.agent == agent)
+            .map_or(acd::AgentState::Offline, |r| r.to)
+    }
+
+    /// Send a command; returns its reply.
+    pub fn command(&mut self, command: Command) -> Result<Reply, CommandError> {
+        let before = self.replies.len();
+        self.feed(Input::Command { id: 1, command });
+        self.replies
+            .get(before)
+            .cloned()
+            .expect("every command is answered")
+    }
+
+    /// The agent's status rows, oldest first, as (from, to, detail).
+    pub fn agent_rows(&self, agent: AgentId) -> Vec<(acd::AgentState, acd::AgentState, String)> {
+        self.status_log
+            .iter()
+            .filter(|r| r.agent == agent)
+            .map(|r| (r.from, r.to, r.detail.clone()))
+            .collect()
     }
 }
 

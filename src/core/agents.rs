@@ -1,0 +1,212 @@
+//! What people ask of the switchboard about agents: log in and out, change state or
+//! answer mode, and explain themselves; and what a phone's registration changes for
+//! the agents who answer on it (the fallback to the direct line, seed S3).
+//!
+//! A change asked for during a call (busy, rest, log out) is kept and made when the
+//! call ends, so an agent can say "no more calls after this one" without hanging up.
+
+use super::Now;
+use super::acd::{self, AgentState, Change, StatusCause};
+use super::command::{AgentView, Availability, Command, CommandError, Reply};
+use super::directory::{Agent, AnswerMode};
+use super::ids::DeviceId;
+use super::switchboard::{Switchboard, Timer};
+
+impl Switchboard {
+    /// Carry out a command; the reply goes back to whoever asked.
+    pub(super) fn command(&mut self, now: Now, command: Command) -> Result<Reply, CommandError> {
+        match command {
+            Command::Login { agent, mode, by } => {
+                let agent = self.agent_named(&agent)?;
+                let mode = mode.unwrap_or(agent.answer_mode);
+                self.check_reachable(&agent, mode)?;
+                if self.agents.state(agent.id) == AgentState::Offline {
+                    let detail = format!("logged in, answering on the {}", mode_words(mode));
+                    let change = Change::by(by, AgentState::Idle, detail, None)
+                        .mode(mode)
+                        .fallback(false);
+                    self.set_agent(now, agent.id, change);
+                } else {
+                    self.switch_mode(now, &agent, mode, by);
+                }
+                Ok(self.agent_reply(now, &agent))
+            }
+            Command::Logout { agent, by } => {
+                let agent = self.agent_named(&agent)?;
+                let state = self.agents.state(agent.id);
+                if state.on_a_call() {
+                    self.agents.entry(now, agent.id).after_call =
+                        Some((AgentState::Offline, None, by));
+                } else if state != AgentState::Offline {
+                    self.timers.retain(|(_, t)| *t != Timer::WrapUp(agent.id));
+                    let change = Change::by(by, AgentState::Offline, "logged out", None);
+                    self.set_agent(now, agent.id, change);
+                }
+                Ok(self.agent_reply(now, &agent))
+            }
+            Command::SetState { agent, state, by } => {
+                let agent = self.agent_named(&agent)?;
+                let current = self.agents.state(agent.id);
+                if current == AgentState::Offline {
+                    return Err(CommandError::NotLoggedIn(agent.number.clone()));
+                }
+                let (to, reason, detail) = match state {
+                    Availability::Idle if current == AgentState::WrapUp => {
+                        (AgentState::Idle, None, "ended after-call work early")
+                    }
+                    Availability::Idle => (AgentState::Idle, None, "ready for calls"),
+                    Availability::Busy(reason) => {
+                        if let Some(r) = &reason {
+                            let known = self.directory.busy_reasons.is_empty()
+                                || self.directory.busy_reasons.contains(r);
+                            if !known {
+                                return Err(CommandError::UnknownBusyReason(r.clone()));
+                            }
+                        }
+                        (AgentState::Busy, reason, "busy")
+                    }
+                    Availability::Rest => (AgentState::Rest, None, "taking a break"),
+                };
+                if current.on_a_call() {
+                    self.agents.entry(now, agent.id).after_call = Some((to, reason, by));
+                } else {
+                    self.timers.retain(|(_, t)| *t != Timer::WrapUp(agent.id));
+                    if to == AgentState::Idle {
+                        self.agents.entry(now, agent.id).unanswered = 0;
+                    }
+                    let change = Change::by(by, to, detail, None).reason(reason);
+                    self.set_agent(now, agent.id, change);
+                }
+                Ok(self.agent_reply(now, &agent))
+            }
+            Command::SetMode { agent, mode, by } => {
+                let agent = self.agent_named(&agent)?;
+                if self.agents.state(agent.id) == AgentState::Offline {
+                    return Err(CommandError::NotLoggedIn(agent.number.clone()));
+                }
+                self.check_reachable(&agent, mode)?;
+                self.switch_mode(now, &agent, mode, by);
+                Ok(self.agent_reply(now, &agent))
+            }
+            Command::Why { agent } => {
+                let agent = self.agent_named(&agent)?;
+                let verdicts = acd::why(now, &self.directory, &self.devices, &self.agents, &agent);
+                Ok(Reply::Why(verdicts))
+            }
+            Command::Agents => Ok(Reply::Agents(
+                self.directory
+                    .agents
+                    .iter()
+                    .map(|a| self.view(now, a))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// A registration came or went: agents answering on that phone fall back to
+    /// their direct line, or come back to the phone, and the status log says so.
+    pub(super) fn device_changed(&mut self, now: Now, device: DeviceId) {
+        let affected: Vec<Agent> = self
+            .directory
+            .agents
+            .iter()
+            .filter(|a| a.bound_device == Some(device) || a.softphone == Some(device))
+            .cloned()
+            .collect();
+        for agent in affected {
+            let Some(live) = self.agents.get(agent.id) else {
+                continue;
+            };
+            if live.state == AgentState::Offline || live.mode == AnswerMode::Direct {
+                continue;
+            }
+            let (state, reason, mode, was) =
+                (live.state, live.reason.clone(), live.mode, live.fallback);
+            let endpoint = acd::endpoint(&self.directory, &self.devices, &agent, mode);
+            let now_fallback = matches!(&endpoint, Ok(e) if e.fallback);
+            let phone_back = matches!(&endpoint, Ok(e) if !e.fallback);
+            let user = self
+                .directory
+                .device(device)
+                .map_or_else(String::new, |d| d.user.clone());
+            let change = if !was && now_fallback {
+                Some((true, format!("phone {user} unregistered → direct line")))
+            } else if was && phone_back {
+                Some((
+                    false,
+                    format!("phone {user} registered again → back to the phone"),
+                ))
+            } else {
+                None
+            };
+            if let Some((on, detail)) = change {
+                let change = Change::system(state, detail, None)
+                    .reason(reason)
+                    .fallback(on);
+                self.set_agent(now, agent.id, change);
+            }
+        }
+    }
+
+    fn switch_mode(&mut self, now: Now, agent: &Agent, mode: AnswerMode, by: StatusCause) {
+        let Some(live) = self.agents.get(agent.id) else {
+            return;
+        };
+        let (state, reason) = (live.state, live.reason.clone());
+        let detail = format!("answer mode switched to the {}", mode_words(mode));
+        let change = Change::by(by, state, detail, None)
+            .reason(reason)
+            .mode(mode)
+            .fallback(false);
+        self.set_agent(now, agent.id, change);
+    }
+
+    /// Refuse a mode the agent cannot be rung in (no phone bound, no direct number).
+    /// A phone that is merely unregistered is allowed: it may register in a moment,
+    /// and `why` says so meanwhile.
+    fn check_reachable(&self, agent: &Agent, mode: AnswerMode) -> Result<(), CommandError> {
+        match acd::endpoint(&self.directory, &self.devices, agent, mode) {
+            Ok(_)
+            | Err(acd::Unreachable::DeviceNotRegistered(_))
+            | Err(acd::Unreachable::DeviceUnreachable(_)) => Ok(()),
+            Err(why) => Err(CommandError::CannotRing {
+                agent: agent.number.clone(),
+                mode: mode.as_str(),
+                why: why.words(),
+            }),
+        }
+    }
+
+    fn agent_named(&self, number: &str) -> Result<Agent, CommandError> {
+        self.directory
+            .agent_by_number(number)
+            .cloned()
+            .ok_or_else(|| CommandError::UnknownAgent(number.to_string()))
+    }
+
+    fn agent_reply(&self, now: Now, agent: &Agent) -> Reply {
+        Reply::Agent(Box::new(self.view(now, agent)))
+    }
+
+    fn view(&self, now: Now, agent: &Agent) -> AgentView {
+        let live = self.agents.get(agent.id);
+        AgentView {
+            number: agent.number.clone(),
+            name: agent.name.clone(),
+            state: live.map_or(AgentState::Offline, |l| l.state),
+            reason: live.and_then(|l| l.reason.clone()),
+            since: live.map_or(now.wall, |l| l.since_wall),
+            mode: live.and_then(|l| l.effective_mode()),
+            fallback: live.is_some_and(|l| l.fallback),
+            call: live.and_then(|l| l.call),
+        }
+    }
+}
+
+fn mode_words(mode: AnswerMode) -> &'static str {
+    match mode {
+        AnswerMode::Device => "desk phone",
+        AnswerMode::Softphone => "softphone",
+        AnswerMode::Direct => "direct line",
+    }
+}
