@@ -9,13 +9,15 @@
 //! - [`media`]: every RTP socket; relay, transcoding, DTMF, prompts, recording.
 //! - [`core`]: the switchboard, pure: `handle(now, input)` then drain outputs.
 //! - [`store`]: SQLite, migrations, the one writer thread.
-//! - [`api`]: HTTP (health for now).
+//! - [`api`]: HTTP: health, agent control and "why" under `/api/v1/agents`.
 //!
-//! [`daemon`] wires them together; `main.rs` only parses the command line.
+//! [`daemon`] wires them together; [`cli`] holds the admin commands; `main.rs` only
+//! parses the command line.
 
 #![deny(unsafe_code)]
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod core;
 pub mod daemon;

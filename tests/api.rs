@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use callbox::api::{self, Status};
 
+/// A command channel whose switchboard is gone: these tests cover /health only.
+fn no_switchboard() -> crossbeam_channel::Sender<api::CommandRequest> {
+    crossbeam_channel::bounded(1).0
+}
+
 /// Sends one request and returns (status code, headers, body).
 fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -34,7 +39,12 @@ fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) 
 #[test]
 fn health_reports_counts_and_version_as_json() {
     let status = Arc::new(Status::new());
-    let server = api::spawn("127.0.0.1:0".parse().unwrap(), status.clone()).unwrap();
+    let server = api::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        status.clone(),
+        no_switchboard(),
+    )
+    .unwrap();
     let addr = server.local_addr();
     assert_ne!(addr.port(), 0);
 
@@ -74,10 +84,19 @@ fn health_reports_counts_and_version_as_json() {
 
 #[test]
 fn a_taken_port_is_a_clear_error() {
-    let first = api::spawn("127.0.0.1:0".parse().unwrap(), Arc::new(Status::new())).unwrap();
-    let err = api::spawn(first.local_addr(), Arc::new(Status::new()))
-        .err()
-        .expect("port is taken");
+    let first = api::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(Status::new()),
+        no_switchboard(),
+    )
+    .unwrap();
+    let err = api::spawn(
+        first.local_addr(),
+        Arc::new(Status::new()),
+        no_switchboard(),
+    )
+    .err()
+    .expect("port is taken");
     assert!(
         err.to_string().contains(&first.local_addr().to_string()),
         "{err}"

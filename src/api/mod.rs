@@ -1,4 +1,5 @@
-//! The api room: HTTP for people and scripts. For now one route, `GET /health`.
+//! The api room: HTTP for people and scripts: `GET /health`, and agent control under
+//! `/api/v1/agents` (see `agents.rs`).
 //!
 //! It owns the HTTP listener and its thread, and is the only room that knows HTTP or
 //! JSON: other rooms hand it plain values ([`Status`]) and it renders them. It must
@@ -9,6 +10,8 @@
 //! marks the stop and unblocks the server, and the loop tells that wake-up apart from
 //! an accept error (which it logs and survives).
 
+mod agents;
+pub mod client;
 mod error;
 mod routes;
 
@@ -18,6 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::Sender;
+
+pub use agents::CommandRequest;
 pub use error::ApiError;
 
 /// What `/health` reports, updated by the daemon as things change.
@@ -25,6 +31,8 @@ pub use error::ApiError;
 pub struct Status {
     pub calls_active: AtomicUsize,
     pub devices_registered: AtomicUsize,
+    pub callers_waiting: AtomicUsize,
+    pub agents_logged_in: AtomicUsize,
     started_at: Instant,
     version: &'static str,
 }
@@ -35,6 +43,8 @@ impl Status {
         Status {
             calls_active: AtomicUsize::new(0),
             devices_registered: AtomicUsize::new(0),
+            callers_waiting: AtomicUsize::new(0),
+            agents_logged_in: AtomicUsize::new(0),
             started_at: Instant::now(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -46,6 +56,14 @@ impl Status {
 
     pub fn set_devices_registered(&self, n: usize) {
         self.devices_registered.store(n, Ordering::Relaxed);
+    }
+
+    pub fn set_callers_waiting(&self, n: usize) {
+        self.callers_waiting.store(n, Ordering::Relaxed);
+    }
+
+    pub fn set_agents_logged_in(&self, n: usize) {
+        self.agents_logged_in.store(n, Ordering::Relaxed);
     }
 
     pub fn version(&self) -> &'static str {
@@ -73,8 +91,13 @@ pub struct ApiHandle {
 }
 
 /// Listens on `listen` (port 0 picks a free port; see [`ApiHandle::local_addr`]) and
-/// serves requests on a new thread.
-pub fn spawn(listen: SocketAddr, status: Arc<Status>) -> Result<ApiHandle, ApiError> {
+/// serves requests on a new thread; agent commands go to the switchboard through
+/// `commands`.
+pub fn spawn(
+    listen: SocketAddr,
+    status: Arc<Status>,
+    commands: Sender<CommandRequest>,
+) -> Result<ApiHandle, ApiError> {
     let server = tiny_http::Server::http(listen).map_err(|source| ApiError::Bind {
         addr: listen,
         source,
@@ -87,7 +110,7 @@ pub fn spawn(listen: SocketAddr, status: Arc<Status>) -> Result<ApiHandle, ApiEr
         let (server, stopping) = (server.clone(), stopping.clone());
         std::thread::Builder::new()
             .name("api".into())
-            .spawn(move || serve(&server, &status, &stopping))
+            .spawn(move || serve(&server, &status, &commands, &stopping))
             .map_err(ApiError::Spawn)?
     };
     log::info!("api: listening on http://{local_addr}");
@@ -123,10 +146,15 @@ impl Drop for ApiHandle {
     }
 }
 
-fn serve(server: &tiny_http::Server, status: &Status, stopping: &AtomicBool) {
+fn serve(
+    server: &tiny_http::Server,
+    status: &Status,
+    commands: &Sender<CommandRequest>,
+    stopping: &AtomicBool,
+) {
     loop {
         match server.recv() {
-            Ok(request) => routes::handle(request, status),
+            Ok(request) => routes::handle(request, status, commands),
             Err(_) if stopping.load(Ordering::SeqCst) => break,
             // An accept failure (out of file descriptors, a reset connection) ends
             // one connection, not the server.

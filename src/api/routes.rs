@@ -4,19 +4,35 @@
 //! answer is testable without a socket; `handle` only carries it to tiny_http. Every
 //! answer, errors included, is JSON, so a client never has to guess the format.
 
+use std::io::Read;
 use std::sync::atomic::Ordering;
 
+use crossbeam_channel::Sender;
 use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response};
 
 use super::Status;
+use super::agents::{self, CommandRequest};
+
+/// The largest request body read; a bigger one is refused with 413.
+const MAX_BODY: u64 = 64 * 1024;
 
 /// One answer: status code, JSON body, and whether to say which methods are allowed.
 #[derive(Debug, PartialEq)]
-pub struct Reply {
+pub struct Answer {
     pub code: u16,
     pub body: String,
     pub allow: Option<&'static str>,
+}
+
+impl Answer {
+    pub fn json<T: Serialize>(code: u16, value: &T) -> Answer {
+        Answer {
+            code,
+            body: json(value),
+            allow: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -25,55 +41,110 @@ struct Health<'a> {
     version: &'a str,
     calls_active: usize,
     devices_registered: usize,
+    callers_waiting: usize,
+    agents_logged_in: usize,
     uptime_secs: u64,
 }
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
 }
 
-pub fn route(method: &Method, url: &str, status: &Status) -> Reply {
+/// A JSON error answer; `field` names the offending field of the request.
+pub fn error(code: u16, message: &str, field: Option<&str>) -> Answer {
+    error_owned(code, message, field.map(str::to_string))
+}
+
+pub fn error_owned(code: u16, message: &str, field: Option<String>) -> Answer {
+    Answer::json(
+        code,
+        &ErrorBody {
+            error: message,
+            field,
+        },
+    )
+}
+
+/// What the request is, as far as routing goes.
+pub struct Asked<'a> {
+    pub method: &'a Method,
+    pub url: &'a str,
+    pub body: &'a str,
+    /// The peer is this machine.
+    pub local: bool,
+}
+
+pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandRequest>) -> Answer {
+    let url = asked.url;
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    match (path, method) {
-        ("/health", Method::Get | Method::Head) => Reply {
-            code: 200,
-            body: json(&Health {
+    if let Some(rest) = path.strip_prefix("/api/v1/agents") {
+        if !rest.is_empty() && !rest.starts_with('/') {
+            return error(404, "not found", None);
+        }
+        if !asked.local {
+            return error(
+                403,
+                "agent control answers only this machine until web accounts exist",
+                None,
+            );
+        }
+        return agents::route(asked.method.as_str(), rest, asked.body, commands);
+    }
+    match (path, asked.method) {
+        ("/health", Method::Get | Method::Head) => Answer::json(
+            200,
+            &Health {
                 status: "ok",
                 version: status.version(),
                 calls_active: status.calls_active.load(Ordering::Relaxed),
                 devices_registered: status.devices_registered.load(Ordering::Relaxed),
+                callers_waiting: status.callers_waiting.load(Ordering::Relaxed),
+                agents_logged_in: status.agents_logged_in.load(Ordering::Relaxed),
                 uptime_secs: status.uptime().as_secs(),
-            }),
-            allow: None,
-        },
-        ("/health", _) => Reply {
-            code: 405,
-            body: json(&ErrorBody {
-                error: "method not allowed",
-            }),
+            },
+        ),
+        ("/health", _) => Answer {
             allow: Some("GET, HEAD"),
+            ..error(405, "method not allowed", None)
         },
-        _ => Reply {
-            code: 404,
-            body: json(&ErrorBody { error: "not found" }),
-            allow: None,
-        },
+        _ => error(404, "not found", None),
     }
 }
 
-pub fn handle(request: Request, status: &Status) {
-    let reply = route(request.method(), request.url(), status);
+pub fn handle(mut request: Request, status: &Status, commands: &Sender<CommandRequest>) {
+    let local = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
+    let mut body = String::new();
+    let too_big = request.body_length().is_some_and(|n| n as u64 > MAX_BODY);
+    let read = request
+        .as_reader()
+        .take(MAX_BODY + 1)
+        .read_to_string(&mut body);
+    let answer = if too_big || body.len() as u64 > MAX_BODY {
+        error(413, "the request body is larger than 64 KiB", None)
+    } else if read.is_err() {
+        error(400, "the request body is not UTF-8 text", None)
+    } else {
+        let asked = Asked {
+            method: request.method(),
+            url: request.url(),
+            body: &body,
+            local,
+        };
+        route(&asked, status, commands)
+    };
     log::debug!(
         "api: {} {} -> {}",
         request.method(),
         request.url(),
-        reply.code
+        answer.code
     );
-    let mut response = Response::from_string(reply.body)
-        .with_status_code(reply.code)
+    let mut response = Response::from_string(answer.body)
+        .with_status_code(answer.code)
         .with_header(header("Content-Type", "application/json"));
-    if let Some(allow) = reply.allow {
+    if let Some(allow) = answer.allow {
         response.add_header(header("Allow", allow));
     }
     if let Err(e) = request.respond(response) {
@@ -96,19 +167,44 @@ fn header(name: &'static str, value: &'static str) -> Header {
 mod tests {
     use super::*;
 
+    fn get(method: &Method, url: &str, local: bool, status: &Status) -> Answer {
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let asked = Asked {
+            method,
+            url,
+            body: "",
+            local,
+        };
+        route(&asked, status, &tx)
+    }
+
     #[test]
     fn health_counts_and_unknown_routes() {
         let status = Status::new();
         status.set_calls_active(3);
-        let r = route(&Method::Get, "/health?verbose=1", &status);
+        let r = get(&Method::Get, "/health?verbose=1", true, &status);
         assert_eq!(r.code, 200);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["calls_active"], 3);
-        assert_eq!(route(&Method::Post, "/health", &status).code, 405);
-        assert_eq!(route(&Method::Get, "/healthz", &status).code, 404);
+        assert_eq!(get(&Method::Post, "/health", true, &status).code, 405);
+        assert_eq!(get(&Method::Get, "/healthz", true, &status).code, 404);
         assert_eq!(
-            route(&Method::Get, "/", &status).body,
+            get(&Method::Get, "/", true, &status).body,
             r#"{"error":"not found"}"#
         );
+        assert_eq!(
+            get(&Method::Get, "/api/v1/agentsx", true, &status).code,
+            404
+        );
+    }
+
+    #[test]
+    fn agent_control_is_refused_to_other_machines() {
+        let status = Status::new();
+        assert_eq!(
+            get(&Method::Get, "/api/v1/agents", false, &status).code,
+            403
+        );
+        assert_eq!(get(&Method::Get, "/health", false, &status).code, 200);
     }
 }

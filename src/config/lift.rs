@@ -28,6 +28,11 @@ pub fn lift(text: &str, origin: &str) -> Result<Config, ConfigError> {
             (!s.trim().is_empty()).then(|| PathBuf::from(s))
         })?;
     }
+    if let Some(v) = &raw.sounds_dir {
+        c.sounds_dir = Some(check(&src, "sounds_dir", v, |s| {
+            (!s.trim().is_empty()).then(|| PathBuf::from(s))
+        })?);
+    }
     if let Some(v) = &raw.log_level {
         c.log_level = check(&src, "log_level", v, |s| log_level(s))?;
     }

@@ -24,10 +24,16 @@ pub use error::ConfigError;
 /// Where the packaged daemon looks when no `--config` is given.
 pub const DEFAULT_PATH: &str = "/etc/callbox/callbox.toml";
 
+/// Where the package installs the prompts.
+pub const INSTALLED_SOUNDS: &str = "/usr/share/callbox/sounds";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Holds `callbox.db` and `recordings/`.
     pub data_dir: PathBuf,
+    /// The prompts and music on hold; `None` = the built-in place (see
+    /// [`Config::sounds_dir`]).
+    pub sounds_dir: Option<PathBuf>,
     pub log_level: LogLevel,
     pub sip: SipConfig,
     pub rtp: RtpConfig,
@@ -109,6 +115,7 @@ impl Default for Config {
         let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
         Config {
             data_dir: PathBuf::from("./var"),
+            sounds_dir: None,
             log_level: LogLevel::Info,
             sip: SipConfig {
                 listen: SocketAddr::new(any, 5060),
@@ -158,6 +165,20 @@ impl Config {
 
     pub fn recordings_dir(&self) -> PathBuf {
         self.data_dir.join("recordings")
+    }
+
+    /// Where prompts are read from: the `sounds_dir` key; else the package's
+    /// `/usr/share/callbox/sounds` when installed; else the `sounds/` folder of the
+    /// source tree this binary was built from (`make run`).
+    pub fn sounds_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.sounds_dir {
+            return dir.clone();
+        }
+        let installed = PathBuf::from(INSTALLED_SOUNDS);
+        if installed.is_dir() {
+            return installed;
+        }
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sounds")
     }
 }
 

@@ -15,6 +15,7 @@ pub type Val<T> = Option<Spanned<T>>;
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     pub data_dir: Val<String>,
+    pub sounds_dir: Val<String>,
     pub log_level: Val<String>,
     #[serde(default)]
     pub sip: RawSip,
@@ -67,6 +68,7 @@ pub struct RawRecording {
 pub fn expected(key: &str) -> &'static str {
     match key {
         "data_dir" => "a directory path, such as \"/var/lib/callbox\"",
+        "sounds_dir" => "a directory path, such as \"/usr/share/callbox/sounds\"",
         "log_level" => "one of \"error\", \"warn\", \"info\", \"debug\", \"trace\"",
         "sip.listen" => "an address and port, such as \"0.0.0.0:5060\"",
         "http.listen" => "an address and port, such as \"0.0.0.0:8080\"",

@@ -4,13 +4,17 @@
 //! switchboard, and carries out what it asks, in order. It is the only place where
 //! the pure core meets real time; everything here is plumbing, no decisions.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, select};
+use crossbeam_channel::{Receiver, Sender, select};
 
-use crate::api::Status;
-use crate::core::{Input, MediaEvent, Now, Output, SipEvent, Switchboard};
+use crate::api::{CommandRequest, Status};
+use crate::core::{
+    Command, CommandError, Directory, Input, MediaEvent, Now, Output, Reply, SipCommand, SipEvent,
+    Switchboard,
+};
 use crate::media::MediaHandle;
 use crate::sip::SipHandle;
 use crate::store::StoreWriter;
@@ -23,6 +27,9 @@ const IDLE_WAKE: Duration = Duration::from_secs(1);
 pub struct Wiring<'a> {
     pub sip_events: Receiver<SipEvent>,
     pub media_events: Receiver<MediaEvent>,
+    pub commands: Receiver<CommandRequest>,
+    /// A new directory after an admin change (from the watcher).
+    pub reloads: Receiver<Directory>,
     pub stop: Receiver<()>,
     pub sip: &'a SipHandle,
     pub media: &'a MediaHandle,
@@ -32,6 +39,7 @@ pub struct Wiring<'a> {
 
 /// Run until `stop` fires or a room's channel closes.
 pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
+    let mut replies = Replies::default();
     loop {
         let now = Instant::now();
         let wake = board.poll_timeout().unwrap_or(now + IDLE_WAKE).max(now);
@@ -49,10 +57,23 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
                 }
                 Err(_) => { log::error!("the media room stopped"); return; }
             },
+            recv(wiring.reloads) -> directory => match directory {
+                Ok(directory) => {
+                    if let Err(e) = wiring.sip.send(SipCommand::Reload(Box::new(directory.clone()))) {
+                        log::error!("SIP reload lost: {e}");
+                    }
+                    Input::Reload(Box::new(directory))
+                }
+                Err(_) => continue,
+            },
+            recv(wiring.commands) -> request => match request {
+                Ok((command, reply)) => replies.input(command, reply),
+                Err(_) => continue,
+            },
             recv(wiring.stop) -> _ => {
                 board.shutdown(real_now());
                 while let Some(output) = board.poll_output() {
-                    carry_out(&wiring, output);
+                    carry_out(&wiring, &mut replies, output);
                 }
                 return;
             }
@@ -60,16 +81,36 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
         };
         board.handle(real_now(), input);
         while let Some(output) = board.poll_output() {
-            carry_out(&wiring, output);
+            carry_out(&wiring, &mut replies, output);
         }
         wiring.status.set_calls_active(board.active_calls());
         wiring
             .status
             .set_devices_registered(board.devices_reachable());
+        wiring.status.set_callers_waiting(board.callers_waiting());
+        wiring.status.set_agents_logged_in(board.agents_logged_in());
     }
 }
 
-fn carry_out(wiring: &Wiring<'_>, output: Output) {
+/// The reply channels of commands in the switchboard's hands, by command id.
+#[derive(Default)]
+struct Replies {
+    next: u64,
+    waiting: HashMap<u64, Sender<Result<Reply, CommandError>>>,
+}
+
+impl Replies {
+    fn input(&mut self, command: Command, reply: Sender<Result<Reply, CommandError>>) -> Input {
+        self.next += 1;
+        self.waiting.insert(self.next, reply);
+        Input::Command {
+            id: self.next,
+            command,
+        }
+    }
+}
+
+fn carry_out(wiring: &Wiring<'_>, replies: &mut Replies, output: Output) {
     match output {
         Output::Sip(command) => {
             if let Err(e) = wiring.sip.send(command) {
@@ -82,11 +123,17 @@ fn carry_out(wiring: &Wiring<'_>, output: Output) {
             }
         }
         Output::Store(op) => wiring.store.send(op),
+        Output::Reply { id, result } => {
+            // The asker may have given up (a closed HTTP connection): nothing to do.
+            if let Some(reply) = replies.waiting.remove(&id) {
+                let _ = reply.send(result);
+            }
+        }
     }
 }
 
 /// The real clocks. This is the only place the switchboard's time comes from.
-fn real_now() -> Now {
+pub fn real_now() -> Now {
     Now {
         mono: Instant::now(),
         wall: chrono::Utc::now(),

@@ -7,6 +7,7 @@
 
 mod board_loop;
 pub mod logger;
+mod watch;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ use crate::store::{self, Store};
 /// rather than block Sofia; media events are few (opens, digits, timeouts).
 const SIP_QUEUE: usize = 4096;
 const MEDIA_QUEUE: usize = 4096;
+/// Commands from the API wait here; each HTTP request waits for its answer.
+const COMMAND_QUEUE: usize = 64;
 
 /// How long an unanswered callee rings before the caller is told 480.
 const RING_TIMEOUT: Duration = Duration::from_secs(60);
@@ -48,6 +51,8 @@ pub enum DaemonError {
     Api(#[from] api::ApiError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("cannot start the {0} thread: {1}")]
+    Thread(&'static str, std::io::Error),
 }
 
 /// Run callbox until SIGTERM or SIGINT.
@@ -72,6 +77,7 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         log::warn!("closed {interrupted} call(s) cut by the previous stop as interrupted");
     }
     let first_call_id = store.next_call_id()?;
+    let snapshots = store.agent_snapshots()?;
     drop(store);
     let writer = store::spawn_writer(&db_path)?;
 
@@ -102,7 +108,8 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         sip_tx,
     )?;
     let status = Arc::new(api::Status::new());
-    let http = api::spawn(config.http.listen, status.clone())?;
+    let (command_tx, command_rx) = bounded(COMMAND_QUEUE);
+    let http = api::spawn(config.http.listen, status.clone(), command_tx)?;
 
     let sip_addr = sip.local_addr();
     log::info!(
@@ -117,6 +124,15 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     if let Some(demo) = demo {
         print_demo(&demo, &config, sip_addr.port());
     }
+
+    let (reload_tx, reload_rx) = bounded(4);
+    let (watch_stop_tx, watch_stop_rx) = bounded::<()>(1);
+    let watcher = watch::spawn(
+        &db_path,
+        config.sip.outbound_prefix.clone(),
+        reload_tx,
+        watch_stop_rx,
+    )?;
 
     let (stop_tx, stop_rx) = bounded(1);
     let mut signals = signal_hook::iterator::Signals::new([
@@ -141,14 +157,19 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
             first_call_id,
             ring_timeout: RING_TIMEOUT,
             rtp_timeout: config.rtp.timeout,
+            sounds_dir: config.sounds_dir(),
+            seed: rand::random(),
         },
         directory,
     );
+    board.restore_agents(board_loop::real_now(), &snapshots);
     board_loop::run(
         &mut board,
         board_loop::Wiring {
             sip_events: sip_rx,
             media_events: media_rx,
+            commands: command_rx,
+            reloads: reload_rx,
             stop: stop_rx,
             sip: &sip,
             media: &media,
@@ -157,6 +178,10 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         },
     );
 
+    drop(watch_stop_tx);
+    if watcher.join().is_err() {
+        log::error!("the directory watcher panicked");
+    }
     sip.shutdown();
     media.shutdown();
     http.shutdown();
@@ -186,8 +211,22 @@ fn print_demo(demo: &store::DemoSeed, config: &Config, sip_port: u16) {
             config.sip.outbound_prefix
         );
     }
+    println!();
     println!(
-        "Service number {} rings the first phone. (Logins are shown at first start and whenever callbox runs in a terminal.)",
+        "Agents of skill group {} (service number {} queues for it), each on a demo phone:",
+        store::DEMO_GROUP_NAME,
         demo.service_number
     );
+    for ((number, name, web, sip), (phone, _)) in demo.agents.iter().zip(&demo.devices) {
+        println!(
+            "  agent {number} {name}: desk phone {phone}, web password {web}, softphone login {number} / {sip}"
+        );
+    }
+    if let (Some((agent, ..)), Some((caller, _))) = (demo.agents.first(), demo.devices.get(1)) {
+        println!(
+            "Log an agent in with `callbox agent login {agent}`, then call {} from {caller}: you wait in the queue with music until {agent} answers.",
+            demo.service_number
+        );
+    }
+    println!("(Logins are shown at first start and whenever callbox runs in a terminal.)");
 }

@@ -17,6 +17,7 @@ pub mod baresip_config;
 pub mod baresip_ctrl;
 pub mod callbox;
 pub mod error;
+pub mod http;
 pub mod office;
 pub mod ports;
 pub mod process;

@@ -1,0 +1,170 @@
+//! Provisioning from the command line: agents, skill groups, and which service number
+//! queues for which group. Written straight to the database; the store checks every
+//! value and names the field it refuses.
+
+use std::time::Duration;
+
+use super::CliError;
+use super::args::{ArgError, Args};
+use crate::config::Config;
+use crate::core::{AnswerMode, Directory, Language, Overflow, Strategy};
+use crate::store::{NewAgent, NewGroup, Store};
+
+fn open(config: &Config) -> Result<(Store, Directory), CliError> {
+    let store = Store::open(&config.db_path())?;
+    let directory = store.load_directory(&config.sip.outbound_prefix)?;
+    Ok((store, directory))
+}
+
+fn group_id(dir: &Directory, name: &str) -> Result<crate::core::GroupId, ArgError> {
+    dir.groups
+        .iter()
+        .find(|g| g.name == name)
+        .map(|g| g.id)
+        .ok_or_else(|| ArgError(format!("no skill group is named {name:?}")))
+}
+
+/// `agent add NUMBER NAME --password PW ...`
+pub fn add_agent(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(
+        rest,
+        &[
+            "password",
+            "sip-password",
+            "direct",
+            "device",
+            "mode",
+            "group",
+        ],
+        &["offline-answering", "fallback"],
+    )?;
+    let (mut store, dir) = open(config)?;
+    let number = args.at(0, "the agent number")?.to_string();
+    let name = args.at(1, "the agent's name")?.to_string();
+    let web_password = args
+        .one("password")
+        .ok_or_else(|| ArgError("--password is needed (the web login's password)".into()))?
+        .to_string();
+    let bound_device = match args.one("device") {
+        Some(user) => Some(
+            dir.device_by_user(user)
+                .map(|d| d.id)
+                .ok_or_else(|| ArgError(format!("--device: no device has the user {user:?}")))?,
+        ),
+        None => None,
+    };
+    let answer_mode = match args.one("mode") {
+        Some(m) => AnswerMode::parse(m).ok_or_else(|| {
+            ArgError(format!(
+                "--mode: expected device, softphone or direct, got {m:?}"
+            ))
+        })?,
+        None => AnswerMode::Device,
+    };
+    let mut groups = Vec::new();
+    for spec in args.all("group") {
+        let (group, level) = match spec.rsplit_once(':') {
+            Some((g, l)) => (
+                g,
+                l.parse::<u32>()
+                    .map_err(|_| ArgError(format!("--group {spec}: the level must be a number")))?,
+            ),
+            None => (spec.as_str(), 1),
+        };
+        groups.push((group_id(&dir, group)?, level));
+    }
+    let agent = store.add_agent(&NewAgent {
+        number: number.clone(),
+        name,
+        web_password,
+        sip_password: args.one("sip-password").map(str::to_string),
+        direct_number: args.one("direct").map(str::to_string),
+        bound_device,
+        answer_mode,
+        offline_answering: args.switch("offline-answering"),
+        allow_fallback: args.switch("fallback"),
+    })?;
+    for (group, level) in groups {
+        store.add_member(group, agent, level)?;
+    }
+    println!("agent {number} added");
+    Ok(())
+}
+
+/// `group add NAME [--strategy S] ...`
+pub fn add_group(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(
+        rest,
+        &[
+            "strategy",
+            "ring-timeout",
+            "wrap-up",
+            "max-wait",
+            "overflow",
+            "max-no-answer",
+            "announce",
+        ],
+        &["no-join-empty", "leave-empty"],
+    )?;
+    let (mut store, dir) = open(config)?;
+    let name = args.at(0, "the group's name")?;
+    let mut g = NewGroup::new(name);
+    if let Some(s) = args.one("strategy") {
+        g.strategy = Strategy::parse(s).ok_or_else(|| {
+            let all: Vec<&str> = Strategy::ALL.iter().map(|s| s.as_str()).collect();
+            ArgError(format!(
+                "--strategy: expected one of {}, got {s:?}",
+                all.join(", ")
+            ))
+        })?;
+    }
+    let secs = |name: &str| -> Result<Option<Duration>, ArgError> {
+        Ok(args.number::<u64>(name)?.map(Duration::from_secs))
+    };
+    if let Some(d) = secs("ring-timeout")? {
+        g.ring_timeout = d;
+    }
+    if let Some(d) = secs("wrap-up")? {
+        g.wrap_up = d;
+    }
+    g.max_wait = secs("max-wait")?;
+    g.announce_every = secs("announce")?;
+    if let Some(n) = args.number("max-no-answer")? {
+        g.max_no_answer = n;
+    }
+    g.join_empty = !args.switch("no-join-empty");
+    g.leave_empty = args.switch("leave-empty");
+    if let Some(o) = args.one("overflow") {
+        g.overflow = match o.split_once(':') {
+            None if o == "hangup" => Overflow::Hangup,
+            Some(("group", other)) => Overflow::Group(group_id(&dir, other)?),
+            Some(("number", n)) => Overflow::Number(n.to_string()),
+            _ => {
+                return Err(ArgError(format!(
+                    "--overflow: expected hangup, group:NAME or number:N, got {o:?}"
+                ))
+                .into());
+            }
+        };
+    }
+    store.add_group(&g)?;
+    println!("skill group {name} added");
+    Ok(())
+}
+
+/// `number queue SERVICE_NUMBER GROUP [--priority N] [--language L]`
+pub fn queue_number(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(rest, &["priority", "language"], &[])?;
+    let (mut store, dir) = open(config)?;
+    let number = args.at(0, "the service number")?;
+    let group = group_id(&dir, args.at(1, "the skill group's name")?)?;
+    let priority = args.number::<u8>("priority")?.unwrap_or(0);
+    let language = match args.one("language") {
+        Some(l) => Language::parse(l)
+            .ok_or_else(|| ArgError(format!("--language: expected zh-CN or en, got {l:?}")))?,
+        None => Language::ZhCn,
+    };
+    store.set_service_number_queue(number, Some(group), priority, language)?;
+    println!("{number} now queues for {}", args.at(1, "")?);
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! The admin's commands besides `serve`: live agent control and "why", which ask the
+//! running daemon over its API, and provisioning (agents, skill groups, queue
+//! routing), which writes the database directly; the daemon picks changes up by itself.
+//!
+//! It owns argument reading and printing only: every rule (what a valid agent number
+//! is, what a login needs) lives in the store or the switchboard, which answer with
+//! the reason.
+
+mod admin;
+mod args;
+mod live;
+
+use crate::config::Config;
+
+pub use args::ArgError;
+
+/// The help text of these commands, for the binary's usage.
+pub const USAGE: &str =
+    "  agents                          every agent's live state (asks the running daemon)
+  why agent NUMBER                why the agent does or does not get the next call
+  agent login NUMBER [MODE]       log in; MODE = device, softphone or direct
+  agent logout NUMBER
+  agent state NUMBER idle|rest|busy [REASON]
+  agent mode NUMBER MODE
+  agent add NUMBER NAME --password PW [--sip-password PW] [--direct NUMBER]
+            [--device USER] [--mode MODE] [--group NAME[:LEVEL]]...
+            [--offline-answering] [--fallback]
+  group add NAME [--strategy S] [--ring-timeout S] [--wrap-up S] [--max-wait S]
+            [--overflow hangup|group:NAME|number:N] [--max-no-answer N]
+            [--announce S] [--no-join-empty] [--leave-empty]
+  number queue SERVICE_NUMBER GROUP [--priority 0-9] [--language zh-CN|en]";
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line itself is wrong: exit code 2.
+    #[error(transparent)]
+    Usage(#[from] ArgError),
+    #[error(transparent)]
+    Daemon(#[from] crate::api::client::ClientError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Is `command` one of these?
+pub fn handles(command: &str) -> bool {
+    matches!(command, "agents" | "why" | "agent" | "group" | "number")
+}
+
+/// Run `command` with its arguments `rest`.
+pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliError> {
+    let sub = rest.first().map(String::as_str).unwrap_or("");
+    let tail = rest.get(1..).unwrap_or(&[]);
+    match (command, sub) {
+        ("agents", _) => live::agents(config),
+        ("why", "agent") => live::why(config, tail),
+        ("why", _) => Err(ArgError("usage: callbox why agent NUMBER".into()).into()),
+        ("agent", "add") => admin::add_agent(config, tail),
+        ("agent", "login" | "logout" | "state" | "mode") => live::control(config, sub, tail),
+        ("group", "add") => admin::add_group(config, tail),
+        ("number", "queue") => admin::queue_number(config, tail),
+        (_, other) => Err(ArgError(format!("unknown command: {command} {other}")).into()),
+    }
+}
