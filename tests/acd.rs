@@ -37,6 +37,7 @@ fn group(id: GroupId, name: &str, strategy: Strategy) -> SkillGroup {
         join_empty: true,
         leave_empty: false,
         announce_every: None,
+        exit: None,
     }
 }
 
@@ -650,6 +651,7 @@ fn higher_priority_callers_are_served_first() {
         number: "4008009999".into(),
         trunk: CARRIER,
         device: None,
+        flow: None,
         group: Some(SALES),
         priority: 5,
         language: Language::En,

@@ -1,18 +1,22 @@
 //! The store on a real SQLite file in a temporary directory: migrations (an empty
 //! file and a 0001-era one), refusing a newer database, call rows and their trail,
-//! hostile text, the writer thread, agents, groups and the agent status log, and the
-//! demo seed.
+//! hostile text, the writer thread, agents, groups and the agent status log, IVR flows
+//! and where they are used, hot-desking through the writer, and the demo seed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use callbox::core::acd::{AgentSnapshot, AgentState, AgentStatusRecord, StatusCause};
+use callbox::core::ivr::{AgentAction, Choice, Flow, FlowId, Node, NodeId, NodeKind, OpenHours};
 use callbox::core::{
     AgentId, AnswerMode, CallDirection, CallEventKind, CallEventRecord, CallId, CallRecord, Codec,
-    DeviceId, GroupId, HangupBy, Language, Membership, Overflow, StoreOp, Strategy, TrunkId,
+    DeviceId, GroupId, HangupBy, Language, Membership, Overflow, QueueExit, StoreOp, Strategy,
+    TrunkId,
 };
-use callbox::store::{NewAgent, NewDevice, NewGroup, NewTrunk, Store, StoreError, spawn_writer};
-use chrono::{TimeZone, Utc};
+use callbox::store::{
+    NewAgent, NewDevice, NewFlow, NewGroup, NewTrunk, Store, StoreError, spawn_writer,
+};
+use chrono::{NaiveDate, TimeZone, Utc, Weekday};
 
 fn db_in(dir: &tempfile::TempDir) -> PathBuf {
     // A subdirectory that does not exist yet: open must create it.
@@ -282,17 +286,21 @@ fn demo_seeds_a_queue_with_two_agents_once() {
     let directory = store.load_directory("9").unwrap();
     assert_eq!(directory.busy_reasons, ["会议", "午餐", "培训"]);
 
-    assert_eq!(directory.groups.len(), 1);
+    assert_eq!(directory.groups.len(), 2);
     let group = &directory.groups[0];
+    let after_sales = &directory.groups[1];
     assert_eq!(group.name, "售前咨询");
-    assert_eq!(group.strategy, Strategy::LongestIdle);
-    assert_eq!(group.ring_timeout, Duration::from_secs(20));
-    assert_eq!(group.max_no_answer, 3);
-    assert_eq!(group.wrap_up, Duration::from_secs(10));
-    assert_eq!(group.max_wait, Some(Duration::from_secs(300)));
-    assert_eq!(group.overflow, Overflow::Hangup);
-    assert!(group.join_empty && !group.leave_empty);
-    assert_eq!(group.announce_every, Some(Duration::from_secs(45)));
+    assert_eq!(after_sales.name, "售后服务");
+    for g in [group, after_sales] {
+        assert_eq!(g.strategy, Strategy::LongestIdle);
+        assert_eq!(g.ring_timeout, Duration::from_secs(20));
+        assert_eq!(g.max_no_answer, 3);
+        assert_eq!(g.wrap_up, Duration::from_secs(10));
+        assert_eq!(g.max_wait, Some(Duration::from_secs(300)));
+        assert_eq!(g.overflow, Overflow::Hangup);
+        assert!(g.join_empty && !g.leave_empty);
+        assert_eq!(g.announce_every, Some(Duration::from_secs(45)));
+    }
 
     let number = directory.service_number("4008001234").unwrap();
     assert_eq!(number.group, Some(group.id));
@@ -316,10 +324,16 @@ fn demo_seeds_a_queue_with_two_agents_once() {
         assert_eq!(a.answer_mode, AnswerMode::Device);
         assert_eq!(
             a.groups,
-            [Membership {
-                group: group.id,
-                level: 1
-            }]
+            [
+                Membership {
+                    group: group.id,
+                    level: 1
+                },
+                Membership {
+                    group: after_sales.id,
+                    level: 1
+                }
+            ]
         );
         let soft = directory.device(a.softphone.unwrap()).unwrap();
         assert_eq!(
@@ -1056,14 +1070,15 @@ fn a_0001_database_upgrades_keeping_its_rows() {
 
     let mut store = Store::open(&path).unwrap();
     assert_eq!(user_version(&path), callbox::store::SCHEMA_VERSION);
-    assert_eq!(callbox::store::SCHEMA_VERSION, 3);
+    assert_eq!(callbox::store::SCHEMA_VERSION, 4);
     let directory = store.load_directory("9").unwrap();
     assert_eq!(directory.device_by_user("1001").unwrap().password, "pw1001");
     let number = directory.service_number("4001").unwrap();
     assert_eq!(number.device, Some(DeviceId(1)));
-    assert_eq!(number.group, None);
+    assert_eq!((number.group, number.flow), (None, None));
     assert_eq!((number.priority, number.language), (0, Language::ZhCn));
     assert!(directory.agents.is_empty() && directory.groups.is_empty());
+    assert!(directory.flows.is_empty());
     let old = store.call(CallId(9)).unwrap().unwrap();
     assert_eq!(old.from_number, "13800138000");
     assert_eq!((old.agent, old.group, old.wait_secs), (None, None, None));
@@ -1076,13 +1091,722 @@ fn a_0001_database_upgrades_keeping_its_rows() {
     store
         .set_service_number_queue("4001", Some(g), 1, Language::En)
         .unwrap();
+    let menu = store.add_flow(&queue_flow("menu", g)).unwrap();
+    store.set_service_number_flow("4001", Some(menu)).unwrap();
+    let directory = store.load_directory("9").unwrap();
+    let number = directory.service_number("4001").unwrap();
+    assert_eq!((number.group, number.flow), (Some(g), Some(menu)));
+}
+
+fn node(id: u32, kind: NodeKind) -> Node {
+    Node {
+        id: NodeId(id),
+        kind,
+    }
+}
+
+/// A one-node flow that queues for `group`.
+fn queue_flow(name: &str, group: GroupId) -> NewFlow {
+    NewFlow {
+        name: name.into(),
+        start: NodeId(1),
+        nodes: vec![node(1, NodeKind::Queue { group })],
+    }
+}
+
+/// A flow with every kind of node: the hotline of the seed, more or less.
+fn every_node_flow(group: GroupId) -> NewFlow {
+    let prompts = |p: &[&str]| p.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+    NewFlow {
+        name: "热线 hotline".into(),
+        start: NodeId(10),
+        nodes: vec![
+            node(
+                10,
+                NodeKind::Hours {
+                    schedule: vec![
+                        OpenHours {
+                            day: Weekday::Mon,
+                            from: 9 * 60,
+                            to: 18 * 60,
+                        },
+                        OpenHours {
+                            day: Weekday::Sat,
+                            from: 10 * 60,
+                            to: 12 * 60 + 30,
+                        },
+                    ],
+                    holidays: vec![NaiveDate::from_ymd_opt(2025, 10, 1).unwrap()],
+                    open: NodeId(1),
+                    closed: NodeId(9),
+                },
+            ),
+            node(
+                1,
+                NodeKind::Menu {
+                    prompts: prompts(&["welcome_menu", "menu_2"]),
+                    choices: vec![
+                        Choice {
+                            key: '1',
+                            next: NodeId(2),
+                        },
+                        Choice {
+                            key: '2',
+                            next: NodeId(3),
+                        },
+                        Choice {
+                            key: '3',
+                            next: NodeId(4),
+                        },
+                        Choice {
+                            key: '*',
+                            next: NodeId(5),
+                        },
+                        Choice {
+                            key: '#',
+                            next: NodeId(6),
+                        },
+                        Choice {
+                            key: '0',
+                            next: NodeId(11),
+                        },
+                    ],
+                    timeout_secs: 8,
+                    retries: 2,
+                    fail: None,
+                },
+            ),
+            node(2, NodeKind::Queue { group }),
+            node(
+                3,
+                NodeKind::Collect {
+                    prompts: prompts(&["enter_agent_number"]),
+                    max_digits: 6,
+                    timeout_secs: 10,
+                    retries: 1,
+                    next: NodeId(7),
+                    fail: Some(NodeId(9)),
+                },
+            ),
+            node(4, NodeKind::Continue),
+            node(
+                5,
+                NodeKind::Play {
+                    prompts: prompts(&["thanks"]),
+                    next: Some(NodeId(1)),
+                },
+            ),
+            node(
+                6,
+                NodeKind::Play {
+                    prompts: vec![],
+                    next: None,
+                },
+            ),
+            node(
+                7,
+                NodeKind::Agent {
+                    action: AgentAction::SignInHere,
+                    ok: NodeId(8),
+                    unknown: NodeId(12),
+                },
+            ),
+            node(
+                8,
+                NodeKind::Agent {
+                    action: AgentAction::Bind,
+                    ok: NodeId(9),
+                    unknown: NodeId(9),
+                },
+            ),
+            node(
+                9,
+                NodeKind::Hangup {
+                    prompts: prompts(&["goodbye"]),
+                },
+            ),
+            node(
+                11,
+                NodeKind::TransferNumber {
+                    number: Some("+8613800138000".into()),
+                },
+            ),
+            node(12, NodeKind::TransferAgent { agent: None }),
+            node(
+                13,
+                NodeKind::TransferAgent {
+                    agent: Some("8001".into()),
+                },
+            ),
+            node(14, NodeKind::TransferNumber { number: None }),
+            node(15, NodeKind::Hangup { prompts: vec![] }),
+            node(
+                16,
+                NodeKind::Agent {
+                    action: AgentAction::SignInDirect,
+                    ok: NodeId(17),
+                    unknown: NodeId(18),
+                },
+            ),
+            node(
+                17,
+                NodeKind::Agent {
+                    action: AgentAction::SignOut,
+                    ok: NodeId(18),
+                    unknown: NodeId(18),
+                },
+            ),
+            node(
+                18,
+                NodeKind::Agent {
+                    action: AgentAction::ReadBinding,
+                    ok: NodeId(9),
+                    unknown: NodeId(9),
+                },
+            ),
+        ],
+    }
+}
+
+#[test]
+fn a_flow_with_every_node_kind_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    let g = store.add_group(&NewGroup::new("sales")).unwrap();
+    let new = every_node_flow(g);
+    let id = store.add_flow(&new).unwrap();
+
+    let expected = Flow {
+        id,
+        name: new.name.clone(),
+        start: new.start,
+        nodes: new.nodes.clone(),
+    };
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.flows, std::slice::from_ref(&expected));
+    assert_eq!(directory.flow(id), Some(&expected));
+    assert_eq!(store.flow_by_name("热线 hotline").unwrap(), Some(id));
+    assert_eq!(store.flow_by_name("hotline").unwrap(), None);
+
+    // Stored as serde_json writes the nodes: tagged, readable in the sqlite3 shell.
+    let (start, json): (i64, String) = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT start_node, nodes FROM ivr_flows WHERE id = ?1",
+            [id.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(start, 10);
+    assert_eq!(json, serde_json::to_string(&new.nodes).unwrap());
+    assert!(json.contains(r#""type":"menu""#), "{json}");
+    assert!(json.contains(r#""holidays":["2025-10-01"]"#), "{json}");
+
+    // A second flow comes after it; a taken name is refused.
+    let second = store.add_flow(&queue_flow("second", g)).unwrap();
+    assert!(second > id);
+    assert_eq!(
+        invalid_field(store.add_flow(&queue_flow("热线 hotline", g))),
+        "name"
+    );
+    let ids: Vec<FlowId> = store
+        .load_directory("9")
+        .unwrap()
+        .flows
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(ids, [id, second]);
+
+    // Replacing rewrites it whole and keeps its id.
+    let mut changed = queue_flow("renamed", g);
+    changed.nodes.push(node(2, NodeKind::Continue));
+    changed.start = NodeId(2);
+    store.replace_flow(id, &changed).unwrap();
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(
+        directory.flow(id),
+        Some(&Flow {
+            id,
+            name: "renamed".into(),
+            start: NodeId(2),
+            nodes: changed.nodes.clone(),
+        })
+    );
+    assert_eq!(
+        invalid_field(store.replace_flow(id, &queue_flow("second", g))),
+        "name"
+    );
+    assert!(matches!(
+        store.replace_flow(FlowId(99), &queue_flow("x", g)),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.load_directory("9").unwrap(), directory);
+}
+
+#[test]
+fn invalid_flows_are_refused_naming_nodes_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let g = store.add_group(&NewGroup::new("sales")).unwrap();
+    let good = store.add_flow(&queue_flow("good", g)).unwrap();
+    let before = store.load_directory("9").unwrap();
+    let version = store.directory_version().unwrap();
+
+    let with = |f: &dyn Fn(&mut NewFlow)| {
+        let mut n = every_node_flow(g);
+        f(&mut n);
+        n
+    };
+    let dangling = with(&|f| {
+        f.nodes.push(node(
+            20,
+            NodeKind::Play {
+                prompts: vec![],
+                next: Some(NodeId(42)),
+            },
+        ))
+    });
+    let missing_group = with(&|f| {
+        f.nodes
+            .push(node(21, NodeKind::Queue { group: GroupId(77) }))
+    });
+    let bad_prompt = with(&|f| {
+        f.nodes.push(node(
+            22,
+            NodeKind::Hangup {
+                prompts: vec!["../../etc/passwd".into()],
+            },
+        ))
+    });
+    let long_prompt = with(&|f| {
+        f.nodes.push(node(
+            23,
+            NodeKind::Play {
+                prompts: vec!["a".repeat(65)],
+                next: None,
+            },
+        ))
+    });
+    let twice = with(&|f| f.nodes.push(node(9, NodeKind::Continue)));
+    let no_start = with(&|f| f.start = NodeId(99));
+    let bad_key = with(&|f| {
+        f.nodes.push(node(
+            24,
+            NodeKind::Menu {
+                prompts: vec![],
+                choices: vec![Choice {
+                    key: 'x',
+                    next: NodeId(9),
+                }],
+                timeout_secs: 5,
+                retries: 0,
+                fail: None,
+            },
+        ))
+    });
+    let bad_hours = with(&|f| {
+        f.nodes.push(node(
+            25,
+            NodeKind::Hours {
+                schedule: vec![OpenHours {
+                    day: Weekday::Sun,
+                    from: 18 * 60,
+                    to: 9 * 60,
+                }],
+                holidays: vec![],
+                open: NodeId(9),
+                closed: NodeId(9),
+            },
+        ))
+    });
+    let empty = NewFlow {
+        name: "empty".into(),
+        start: NodeId(1),
+        nodes: vec![],
+    };
+    let cases: [(&NewFlow, &str, &[&str]); 9] = [
+        (&dangling, "nodes", &["node 20", "node 42"]),
+        (&missing_group, "nodes", &["node 21", "group 77"]),
+        (&bad_prompt, "nodes", &["node 22", "../../etc/passwd"]),
+        (&long_prompt, "nodes", &["node 23"]),
+        (&twice, "nodes", &["node 9"]),
+        (&no_start, "nodes", &["node 99"]),
+        (&bad_key, "nodes", &["node 24"]),
+        (&bad_hours, "nodes", &["node 25"]),
+        (&empty, "nodes", &["at least one node"]),
+    ];
+    for (bad, field, words) in cases {
+        let err = store.add_flow(bad).expect_err(field);
+        assert!(
+            matches!(&err, StoreError::Invalid { field: f, .. } if *f == field),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.starts_with(&format!("{field}: ")), "{text}");
+        for w in words {
+            assert!(text.contains(w), "{text:?} should name {w:?}");
+        }
+        // Replacing a good flow with a bad one is refused the same way.
+        assert_eq!(invalid_field(store.replace_flow(good, bad)), field);
+    }
+    for name in ["", "  ", &"流".repeat(65)] {
+        let bad = NewFlow {
+            name: name.to_owned(),
+            ..every_node_flow(g)
+        };
+        assert_eq!(invalid_field(store.add_flow(&bad)), "name", "{name:?}");
+    }
+
+    assert_eq!(
+        store.load_directory("9").unwrap(),
+        before,
+        "nothing written"
+    );
+    assert_eq!(store.directory_version().unwrap(), version);
+}
+
+#[test]
+fn a_damaged_flow_row_is_a_bad_row_naming_the_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    let g = store.add_group(&NewGroup::new("sales")).unwrap();
+    let id = store.add_flow(&queue_flow("夜间", g)).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for damage in [
+        r#"[{"id": 1, "type": "teleport"}]"#,
+        r#"[{"id": 1, "type": "queue"}]"#,
+        r#"[{"id": -1, "type": "continue"}]"#,
+        r#"[{"id": 1, "type": "queue", "group": 1, "colour": "red"}]"#,
+        r#"[{"id": 2, "type": "continue"}]"#,
+        "[]",
+    ] {
+        conn.execute(
+            "UPDATE ivr_flows SET nodes = ?2 WHERE id = ?1",
+            rusqlite::params![id.0, damage],
+        )
+        .unwrap();
+        match store.load_directory("9") {
+            Err(StoreError::BadRow { table, key, what }) => {
+                assert_eq!(table, "ivr_flows");
+                assert!(
+                    key.contains("夜间") && key.contains(&id.0.to_string()),
+                    "{key}"
+                );
+                assert!(what.starts_with("nodes: "), "{what}");
+            }
+            other => panic!("{damage}: expected BadRow, got {other:?}"),
+        }
+    }
+    // Text that is not a JSON array never gets in at all.
+    assert!(
+        conn.execute("UPDATE ivr_flows SET nodes = 'not json'", [])
+            .is_err()
+    );
+    assert!(
+        conn.execute("UPDATE ivr_flows SET nodes = '{}'", [])
+            .is_err()
+    );
+}
+
+#[test]
+fn service_numbers_and_queue_exits_lead_into_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    let desk = store.add_device(&device("1001")).unwrap();
+    let trunk = store
+        .add_trunk(&NewTrunk {
+            name: "carrier".into(),
+            host: "192.0.2.9".into(),
+            inbound_peers: vec![],
+            outbound_proxy: None,
+            register: None,
+            caller_id: String::new(),
+            codecs: vec![Codec::Pcmu],
+        })
+        .unwrap();
+    store.add_service_number("4001", trunk, Some(desk)).unwrap();
+    let sales = store.add_group(&NewGroup::new("sales")).unwrap();
+    let support = store.add_group(&NewGroup::new("support")).unwrap();
+    store
+        .set_service_number_queue("4001", Some(sales), 2, Language::En)
+        .unwrap();
+    let menu = store.add_flow(&every_node_flow(sales)).unwrap();
+    let night = store.add_flow(&queue_flow("night", support)).unwrap();
+
+    store.set_service_number_flow("4001", Some(menu)).unwrap();
+    store.set_queue_exit(sales, Some(('*', menu))).unwrap();
+    store.set_queue_exit(support, Some(('0', night))).unwrap();
+    store.set_queue_exit(support, Some(('#', menu))).unwrap(); // again: replaces
+    let directory = store.load_directory("9").unwrap();
+    let number = directory.service_number("4001").unwrap();
+    assert_eq!(number.flow, Some(menu));
+    assert_eq!(
+        (
+            number.group,
+            number.device,
+            number.priority,
+            number.language
+        ),
+        (Some(sales), Some(desk), 2, Language::En),
+        "the queue and the device are kept"
+    );
+    assert_eq!(
+        directory.group(sales).unwrap().exit,
+        Some(QueueExit {
+            key: '*',
+            flow: menu
+        })
+    );
+    assert_eq!(
+        directory.group(support).unwrap().exit,
+        Some(QueueExit {
+            key: '#',
+            flow: menu
+        })
+    );
+
+    // Refusals name what is wrong and change nothing.
+    assert_eq!(
+        invalid_field(store.set_queue_exit(sales, Some(('a', night)))),
+        "exit_key"
+    );
+    for bad in [
+        store.set_queue_exit(GroupId(99), Some(('*', menu))),
+        store.set_queue_exit(sales, Some(('*', FlowId(99)))),
+        store.set_service_number_flow("4001", Some(FlowId(99))),
+        store.set_service_number_flow("4999", Some(menu)),
+    ] {
+        assert!(matches!(bad, Err(StoreError::NotFound { .. })), "{bad:?}");
+    }
+    assert_eq!(store.load_directory("9").unwrap(), directory);
+
+    // None takes them away again.
+    store.set_service_number_flow("4001", None).unwrap();
+    store.set_queue_exit(sales, None).unwrap();
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.service_number("4001").unwrap().flow, None);
+    assert_eq!(directory.group(sales).unwrap().exit, None);
+    assert_eq!(directory.service_number("4001").unwrap().group, Some(sales));
+
+    // Removing a flow (in the sqlite3 shell, say) takes it off numbers and queues.
+    store.set_service_number_flow("4001", Some(menu)).unwrap();
+    store.set_queue_exit(sales, Some(('*', menu))).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+    conn.execute("DELETE FROM ivr_flows WHERE id = ?1", [menu.0])
+        .unwrap();
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.service_number("4001").unwrap().flow, None);
+    assert_eq!(directory.group(sales).unwrap().exit, None);
+    assert_eq!(directory.group(support).unwrap().exit, None);
+    assert_eq!(
+        directory.flows.iter().map(|f| f.id).collect::<Vec<_>>(),
+        [night]
+    );
+    // A queue node whose group is removed still loads: routing treats it as gone.
+    conn.execute("DELETE FROM skill_groups WHERE id = ?1", [support.0])
+        .unwrap();
     assert_eq!(
         store
             .load_directory("9")
             .unwrap()
-            .service_number("4001")
+            .flow(night)
             .unwrap()
-            .group,
-        Some(g)
+            .nodes,
+        [node(1, NodeKind::Queue { group: support })]
     );
+}
+
+#[test]
+fn bind_device_through_the_writer_moves_a_phone_between_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    let desk = store.add_device(&device("1001")).unwrap();
+    let ann = store
+        .add_agent(&NewAgent {
+            bound_device: Some(desk),
+            ..agent("8001", "Ann")
+        })
+        .unwrap();
+    let bob = store.add_agent(&agent("8002", "Bob")).unwrap();
+    let soft = store
+        .add_agent(&NewAgent {
+            sip_password: Some("sip-secret".into()),
+            ..agent("8003", "Cat")
+        })
+        .unwrap();
+    let cat_softphone = store
+        .load_directory("9")
+        .unwrap()
+        .agent(soft)
+        .unwrap()
+        .softphone
+        .unwrap();
+    let version = store.directory_version().unwrap();
+
+    let writer = spawn_writer(&path).unwrap();
+    for op in [
+        StoreOp::Call(Box::new(call(1))),
+        StoreOp::BindDevice {
+            agent: bob,
+            device: desk,
+        },
+        // Refused (an unknown agent; a softphone login as a desk phone): logged and
+        // skipped, the rows around them still land.
+        StoreOp::BindDevice {
+            agent: AgentId(99),
+            device: desk,
+        },
+        StoreOp::BindDevice {
+            agent: ann,
+            device: cat_softphone,
+        },
+        StoreOp::Call(Box::new(call(2))),
+    ] {
+        writer.send(op);
+    }
+    writer.shutdown();
+
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.agent(ann).unwrap().bound_device, None);
+    assert_eq!(directory.agent(bob).unwrap().bound_device, Some(desk));
+    assert_eq!(directory.agent_of_device(desk).map(|a| a.id), Some(bob));
+    assert_eq!(directory.agent(soft).unwrap().bound_device, None);
+    assert!(store.call(CallId(1)).unwrap().is_some());
+    assert!(store.call(CallId(2)).unwrap().is_some());
+    assert!(
+        store.directory_version().unwrap() > version,
+        "the daemon reloads and sees the new binding"
+    );
+
+    // Binding it back to the same agent again is harmless.
+    let writer = spawn_writer(&path).unwrap();
+    for _ in 0..2 {
+        writer.send(StoreOp::BindDevice {
+            agent: ann,
+            device: desk,
+        });
+    }
+    writer.shutdown();
+    let directory = store.load_directory("9").unwrap();
+    assert_eq!(directory.agent(ann).unwrap().bound_device, Some(desk));
+    assert_eq!(directory.agent(bob).unwrap().bound_device, None);
+}
+
+#[test]
+fn the_directory_version_moves_when_flows_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let g = store.add_group(&NewGroup::new("sales")).unwrap();
+    let mut last = store.directory_version().unwrap();
+    let mut moved = |store: &Store, what: &str| {
+        let now = store.directory_version().unwrap();
+        assert!(now > last, "{what}: {now} after {last}");
+        last = now;
+    };
+    let f = store.add_flow(&queue_flow("menu", g)).unwrap();
+    moved(&store, "add_flow");
+    store.replace_flow(f, &queue_flow("menu 2", g)).unwrap();
+    moved(&store, "replace_flow");
+    store.set_queue_exit(g, Some(('*', f))).unwrap();
+    moved(&store, "set_queue_exit");
+    store.set_queue_exit(g, None).unwrap();
+    moved(&store, "set_queue_exit(None)");
+}
+
+#[test]
+fn demo_routes_its_number_through_a_menu_to_two_queues_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    store.seed_demo_if_empty().unwrap().unwrap();
+    let directory = store.load_directory("9").unwrap();
+
+    let presales = directory
+        .groups
+        .iter()
+        .find(|g| g.name == "售前咨询")
+        .unwrap();
+    let after_sales = directory
+        .groups
+        .iter()
+        .find(|g| g.name == "售后服务")
+        .unwrap();
+    assert_eq!(directory.flows.len(), 1);
+    let flow = &directory.flows[0];
+    assert_eq!(store.flow_by_name("默认流程").unwrap(), Some(flow.id));
+    assert_eq!(
+        *flow,
+        Flow {
+            id: flow.id,
+            name: "默认流程".into(),
+            start: NodeId(1),
+            nodes: vec![
+                node(
+                    1,
+                    NodeKind::Menu {
+                        prompts: vec!["welcome_menu".into()],
+                        choices: vec![
+                            Choice {
+                                key: '1',
+                                next: NodeId(2)
+                            },
+                            Choice {
+                                key: '2',
+                                next: NodeId(3)
+                            },
+                        ],
+                        timeout_secs: 8,
+                        retries: 2,
+                        fail: Some(NodeId(2)),
+                    }
+                ),
+                node(2, NodeKind::Queue { group: presales.id }),
+                node(
+                    3,
+                    NodeKind::Queue {
+                        group: after_sales.id
+                    }
+                ),
+            ],
+        }
+    );
+    let number = directory.service_number("4008001234").unwrap();
+    assert_eq!(number.flow, Some(flow.id));
+    assert_eq!(number.group, Some(presales.id), "the group is kept");
+    assert_eq!(
+        number.device,
+        directory.device_by_user("1001").map(|d| d.id),
+        "the device is kept"
+    );
+    assert_eq!(
+        presales.exit,
+        Some(QueueExit {
+            key: '*',
+            flow: flow.id
+        })
+    );
+    assert_eq!(after_sales.exit, None);
+    drop(store);
+
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.seed_demo_if_empty().unwrap(), None);
+    assert_eq!(store.load_directory("9").unwrap(), directory, "seeded once");
+
+    // A database that only ever held a flow is not empty either.
+    let other = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&other)).unwrap();
+    store
+        .add_flow(&NewFlow {
+            name: "closed".into(),
+            start: NodeId(1),
+            nodes: vec![node(1, NodeKind::Hangup { prompts: vec![] })],
+        })
+        .unwrap();
+    assert_eq!(store.seed_demo_if_empty().unwrap(), None);
 }

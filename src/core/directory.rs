@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::ids::{AgentId, DeviceId, GroupId, TrunkId};
+use super::ivr::{Flow, FlowId};
 use super::media_desc::Codec;
 
 /// Everything routing needs to know, read from the store in one go.
@@ -19,6 +20,8 @@ pub struct Directory {
     pub service_numbers: Vec<ServiceNumber>,
     pub agents: Vec<Agent>,
     pub groups: Vec<SkillGroup>,
+    /// IVR flows that service numbers and queue exit keys lead to.
+    pub flows: Vec<Flow>,
     /// The busy reasons (忙碌原因) agents may choose from; any reason when empty.
     pub busy_reasons: Vec<String>,
     /// Digits a device dials before an outside number (default "9").
@@ -73,6 +76,8 @@ pub struct ServiceNumber {
     pub trunk: TrunkId,
     /// A device rung directly (a reception phone), when no group is set.
     pub device: Option<DeviceId>,
+    /// The IVR flow callers go through first; wins over `group` and `device`.
+    pub flow: Option<FlowId>,
     /// The skill group whose queue the caller joins; wins over `device`.
     pub group: Option<GroupId>,
     /// Callers of higher priority are served first in a queue (0-9, default 0).
@@ -248,6 +253,15 @@ pub struct SkillGroup {
     pub leave_empty: bool,
     /// How often a waiting caller hears their position and the expected wait.
     pub announce_every: Option<Duration>,
+    /// A key that takes a waiting caller out of the queue into a flow (a menu).
+    pub exit: Option<QueueExit>,
+}
+
+/// A waiting caller pressing `key` leaves the queue for `flow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueExit {
+    pub key: char,
+    pub flow: FlowId,
 }
 
 impl Directory {
@@ -274,6 +288,10 @@ impl Directory {
 
     pub fn agent_by_number(&self, number: &str) -> Option<&Agent> {
         self.agents.iter().find(|a| a.number == number)
+    }
+
+    pub fn flow(&self, id: FlowId) -> Option<&Flow> {
+        self.flows.iter().find(|f| f.id == id)
     }
 
     pub fn group(&self, id: GroupId) -> Option<&SkillGroup> {

@@ -40,8 +40,12 @@ pub struct TrunkId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AgentId(pub i64);
 
-/// A skill group row (`skill_groups.id`); each group is one queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A skill group row (`skill_groups.id`); each group is one queue. Serialisable
+/// because IVR flows name the groups they queue for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct GroupId(pub i64);
 
 impl fmt::Display for LegId {

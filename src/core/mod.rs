@@ -29,12 +29,16 @@
 //! ```
 
 pub mod acd;
+mod agent_calls;
 mod agents;
 mod call;
 mod causes;
 mod command;
 mod directory;
+mod held;
 mod ids;
+pub mod ivr;
+mod ivr_calls;
 mod media_desc;
 mod msg;
 mod prompts;
@@ -44,7 +48,7 @@ mod switchboard;
 
 pub use command::{AgentView, Availability, Command, CommandError, Reply};
 pub use directory::{
-    Agent, AnswerMode, Device, Directory, Language, Membership, Overflow, ServiceNumber,
+    Agent, AnswerMode, Device, Directory, Language, Membership, Overflow, QueueExit, ServiceNumber,
     SkillGroup, Strategy, Trunk, TrunkRegistration,
 };
 pub use ids::{AgentId, CallId, DeviceId, GroupId, LegId, TrunkId};
@@ -53,7 +57,7 @@ pub use msg::{
     CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, IncomingCall,
     MediaCommand, MediaEvent, SipCommand, SipEvent, StoreOp, Target,
 };
-pub use routing::{Destination, NoRoute, Route, route};
+pub use routing::{Destination, IvrStart, NoRoute, Route, route, same_number};
 pub use switchboard::{Switchboard, SwitchboardConfig};
 
 use std::time::Instant;

@@ -394,6 +394,11 @@ pub enum StoreOp {
     Call(Box<CallRecord>),
     CallEvent(Box<CallEventRecord>),
     AgentStatus(Box<AgentStatusRecord>),
+    /// Bind `device` to `agent` (0000 hot-desking), taking it from any other agent.
+    BindDevice {
+        agent: AgentId,
+        device: DeviceId,
+    },
 }
 
 #[cfg(test)]

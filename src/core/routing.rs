@@ -6,8 +6,10 @@
 //! `Route` or the reason there is none out.
 
 use super::directory::Directory;
-use super::directory::Language;
+use super::directory::{Language, ServiceNumber};
 use super::ids::{DeviceId, GroupId, TrunkId};
+use super::ivr::FlowId;
+use super::ivr::builtin::FEATURE_CODE;
 use super::msg::{CallDirection, CallSource, Target};
 
 /// Where a routed call goes.
@@ -17,6 +19,20 @@ pub enum Destination {
     Ring(Target),
     /// Answer the caller and queue them for this group's agents.
     Queue(GroupId),
+    /// Answer the caller and walk them through an IVR flow.
+    Ivr(IvrStart),
+}
+
+/// Which flow a caller walks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IvrStart {
+    /// A flow of the store's.
+    Flow(FlowId),
+    /// The hotline's sign-in menu, for a caller whose number is an agent's saved
+    /// direct number (S4, S13); its "3" goes on to `then`.
+    Hotline { then: Box<Destination> },
+    /// The 0000 menu of a registered phone (S7).
+    Features,
 }
 
 /// The decision for a new call.
@@ -84,13 +100,18 @@ pub fn route(
             let number = directory
                 .service_number(to_user)
                 .ok_or(NoRoute::UnknownNumber)?;
-            let (destination, device) = match (number.group, number.device) {
-                (Some(group), _) if directory.group(group).is_some() => {
-                    (Destination::Queue(group), None)
-                }
-                (_, Some(device)) => (Destination::Ring(Target::Device(device)), Some(device)),
-                _ => return Err(NoRoute::ServiceNumberUnassigned),
-            };
+            let (mut destination, device) =
+                service_destination(directory, number).ok_or(NoRoute::ServiceNumberUnassigned)?;
+            let from_an_agent = directory.agents.iter().any(|a| {
+                a.direct_number
+                    .as_deref()
+                    .is_some_and(|n| same_number(n, from_user))
+            });
+            if from_an_agent {
+                destination = Destination::Ivr(IvrStart::Hotline {
+                    then: Box::new(destination),
+                });
+            }
             Ok(Route {
                 destination,
                 direction: CallDirection::Inbound,
@@ -119,11 +140,25 @@ pub fn route(
                     language: Language::default(),
                 });
             }
+            if to_user == FEATURE_CODE {
+                return Ok(Route {
+                    destination: Destination::Ivr(IvrStart::Features),
+                    direction: CallDirection::Internal,
+                    caller_id: from_user.to_string(),
+                    service_number: None,
+                    device: Some(caller),
+                    trunk: None,
+                    priority: 0,
+                    language: Language::default(),
+                });
+            }
             // A phone calling the company's own hotline goes where a customer would.
             if let Some(number) = directory.service_number(to_user) {
-                if let Some(group) = number.group.filter(|g| directory.group(*g).is_some()) {
+                if let Some((destination, _)) = service_destination(directory, number)
+                    .filter(|(d, _)| !matches!(d, Destination::Ring(_)))
+                {
                     return Ok(Route {
-                        destination: Destination::Queue(group),
+                        destination,
                         direction: CallDirection::Internal,
                         caller_id: from_user.to_string(),
                         service_number: Some(number.number.clone()),
@@ -155,6 +190,36 @@ pub fn route(
     }
 }
 
+/// Where a service number sends its callers: its flow, else its group's queue, else
+/// its device (with the device, for the call row).
+fn service_destination(
+    directory: &Directory,
+    number: &ServiceNumber,
+) -> Option<(Destination, Option<DeviceId>)> {
+    if let Some(flow) = number.flow.filter(|f| directory.flow(*f).is_some()) {
+        return Some((Destination::Ivr(IvrStart::Flow(flow)), None));
+    }
+    if let Some(group) = number.group.filter(|g| directory.group(*g).is_some()) {
+        return Some((Destination::Queue(group), None));
+    }
+    number
+        .device
+        .map(|d| (Destination::Ring(Target::Device(d)), Some(d)))
+}
+
+/// Are these the same phone number, written with or without the country code or
+/// trunk prefix ("+8613800138000", "8613800138000", "013800138000", "13800138000")?
+pub fn same_number(a: &str, b: &str) -> bool {
+    let digits = |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
+    let (a, b) = (digits(a), digits(b));
+    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+    let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    // Up to 3 more leading digits are a country code; the rest must be a whole number.
+    !short.is_empty()
+        && (long == short
+            || (short.len() >= 7 && long.ends_with(short) && long.len() - short.len() <= 3))
+}
+
 /// The number after the outbound prefix, if `dialled` is prefix + a phone number.
 fn outside_number<'a>(prefix: &str, dialled: &'a str) -> Option<&'a str> {
     let rest = dialled.strip_prefix(prefix)?;
@@ -167,6 +232,19 @@ fn outside_number<'a>(prefix: &str, dialled: &'a str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_match_with_or_without_country_code_and_prefix() {
+        assert!(same_number("13800138000", "+8613800138000"));
+        assert!(same_number("+8613800138000", "013800138000"));
+        assert!(same_number("13800138000", "13800138000"));
+        assert!(!same_number("13800138000", "13800138001"));
+        assert!(
+            !same_number("138000", "99138000"),
+            "a short number is not a suffix match"
+        );
+        assert!(!same_number("", "123"));
+    }
 
     #[test]
     fn outside_numbers_need_the_prefix_and_digits() {

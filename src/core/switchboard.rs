@@ -14,17 +14,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::acd::{AgentBook, AgentState, Change, Dice};
+use super::acd::{AgentBook, AgentState, Dice};
 use super::call::{Call, Phase, Side};
 use super::causes::{rejection_words, status_for_caller};
+use super::held::Held;
 use super::ids::{AgentId, CallId, DeviceId, GroupId, LegId};
 use super::media_desc::{Codec, Direction, MediaDesc};
 use super::msg::{
     CallEventKind, CallRecord, CallSource, HangupBy, IncomingCall, MediaCommand, MediaEvent,
     SipCommand, SipEvent, StoreOp, Target,
 };
-use super::queue::Waiting;
-use super::routing::{Destination, route};
+use super::routing::{Destination, NoRoute, route};
 use super::{Directory, Input, Now, Output};
 
 /// The codecs we accept from callers, in our order of preference.
@@ -47,6 +47,8 @@ pub(super) enum Timer {
     WrapUp(AgentId),
     /// A waiting caller may ring the agents who missed them again.
     Retry(CallId),
+    /// An IVR menu or collect node has waited long enough for a key.
+    Ivr(CallId),
 }
 
 /// Settings the switchboard needs that do not live in the directory.
@@ -67,6 +69,8 @@ pub struct SwitchboardConfig {
     pub sounds_dir: PathBuf,
     /// Seed of the random queue strategy (any value; tests fix it).
     pub seed: u64,
+    /// The office's offset from UTC, for business hours in IVR flows.
+    pub utc_offset: chrono::FixedOffset,
 }
 
 /// The call state machine; see the `core` module docs for the driving contract.
@@ -75,8 +79,8 @@ pub struct Switchboard {
     pub(super) directory: Directory,
     /// Calls ringing or bridged between two legs.
     pub(super) calls: HashMap<CallId, Call>,
-    /// Callers the box answered and holds in a queue.
-    pub(super) waiting: HashMap<CallId, Waiting>,
+    /// Callers the box answered and holds: in an IVR or a queue.
+    pub(super) held: HashMap<CallId, Held>,
     /// Every live leg, of either kind of call.
     pub(super) legs: HashMap<LegId, CallId>,
     /// Deadlines, ordered, so the next timeout is the first entry.
@@ -101,7 +105,7 @@ impl Switchboard {
             config,
             directory,
             calls: HashMap::new(),
-            waiting: HashMap::new(),
+            held: HashMap::new(),
             legs: HashMap::new(),
             timers: BTreeSet::new(),
             devices: HashMap::new(),
@@ -156,22 +160,22 @@ impl Switchboard {
             let cause = "callbox was stopped during the call".to_string();
             self.end(now, id, HangupBy::System, cause, 503, "Service Unavailable");
         }
-        let ids: Vec<CallId> = self.waiting.keys().copied().collect();
+        let ids: Vec<CallId> = self.held.keys().copied().collect();
         for id in ids {
             let cause = "callbox was stopped while the caller waited".to_string();
-            self.end_waiting(now, id, HangupBy::System, cause, 503);
+            self.end_held(now, id, HangupBy::System, cause, 503);
         }
     }
 
     /// Calls in progress, waiting callers included (for health figures, and for tests
     /// to check nothing leaked).
     pub fn active_calls(&self) -> usize {
-        self.calls.len() + self.waiting.len()
+        self.calls.len() + self.held.len()
     }
 
     /// Callers waiting in queues.
     pub fn callers_waiting(&self) -> usize {
-        self.waiting
+        self.held
             .values()
             .filter(|w| w.record.answered_at.is_none())
             .count()
@@ -203,8 +207,8 @@ impl Switchboard {
 
     fn handle_sip(&mut self, now: Now, event: SipEvent) {
         if let Some(leg) = event_leg(&event) {
-            if let Some(id) = self.waiting_of(leg) {
-                self.handle_waiting_sip(now, id, leg, event);
+            if let Some(id) = self.held_of(leg) {
+                self.handle_held_sip(now, id, leg, event);
                 return;
             }
         }
@@ -227,7 +231,7 @@ impl Switchboard {
     }
 
     /// A SIP event for a waiting caller's leg or one of its offers.
-    fn handle_waiting_sip(&mut self, now: Now, id: CallId, leg: LegId, event: SipEvent) {
+    fn handle_held_sip(&mut self, now: Now, id: CallId, leg: LegId, event: SipEvent) {
         let offer = self.is_offer(id, leg);
         match event {
             SipEvent::Answered { answer, .. } if offer => self.offer_answered(now, id, leg, answer),
@@ -240,9 +244,9 @@ impl Switchboard {
                 self.legs.remove(&leg);
                 self.offer_failed(now, id, leg, 487, why, false);
             }
-            SipEvent::HungUp { .. } => self.waiting_hung_up(now, id),
+            SipEvent::HungUp { .. } => self.held_hung_up(now, id),
             SipEvent::Reoffer { offer: sdp, .. } if !offer => {
-                let Some(w) = self.waiting.get_mut(&id) else {
+                let Some(w) = self.held.get_mut(&id) else {
                     return;
                 };
                 let outcome = apply_reoffer(&mut w.a_media, &sdp);
@@ -263,8 +267,8 @@ impl Switchboard {
             | MediaEvent::Dtmf { leg, .. } => Some(*leg),
             MediaEvent::RecordingDone { .. } => None,
         };
-        if let Some(id) = leg.and_then(|l| self.waiting_of(l)) {
-            self.handle_waiting_media(now, id, event);
+        if let Some(id) = leg.and_then(|l| self.held_of(l)) {
+            self.handle_held_media(now, id, event);
             return;
         }
         match event {
@@ -309,16 +313,16 @@ impl Switchboard {
     }
 
     /// A media event for a waiting caller's leg or one of its offers.
-    fn handle_waiting_media(&mut self, now: Now, id: CallId, event: MediaEvent) {
+    fn handle_held_media(&mut self, now: Now, id: CallId, event: MediaEvent) {
         match event {
             MediaEvent::Opened { leg, local } if self.is_offer(id, leg) => {
                 self.offer_media_opened(id, leg, local)
             }
             MediaEvent::Opened { local, .. } => {
-                if let Some(w) = self.waiting.get_mut(&id) {
+                if let Some(w) = self.held.get_mut(&id) {
                     w.a_media.local = Some(local);
                 }
-                self.waiting_media_opened(now, id);
+                self.held_media_opened(now, id);
             }
             MediaEvent::OpenFailed { leg, reason } if self.is_offer(id, leg) => {
                 let why = format!("no RTP port available ({reason})");
@@ -326,17 +330,18 @@ impl Switchboard {
             }
             MediaEvent::OpenFailed { reason, .. } => {
                 let cause = format!("no RTP port available ({reason})");
-                self.end_waiting(now, id, HangupBy::System, cause, 503);
+                self.end_held(now, id, HangupBy::System, cause, 503);
             }
             MediaEvent::RtpTimeout { leg } if !self.is_offer(id, leg) => {
                 let secs = self.config.rtp_timeout.as_secs();
                 let cause = format!(
                     "no audio from the caller for {secs} s while waiting: the call was dead"
                 );
-                self.end_waiting(now, id, HangupBy::System, cause, 408);
+                self.end_held(now, id, HangupBy::System, cause, 408);
             }
-            MediaEvent::PlayDone { leg } if !self.is_offer(id, leg) => {
-                self.waiting_play_done(now, id)
+            MediaEvent::PlayDone { leg } if !self.is_offer(id, leg) => self.held_play_done(now, id),
+            MediaEvent::Dtmf { leg, digit, .. } if !self.is_offer(id, leg) => {
+                self.held_key(now, id, digit)
             }
             _ => {}
         }
@@ -356,20 +361,20 @@ impl Switchboard {
                     self.end(now, id, HangupBy::System, cause, 480, reason);
                 }
                 Timer::Offer(leg) => {
-                    let Some(id) = self.waiting_of(leg) else {
+                    let Some(id) = self.held_of(leg) else {
                         continue;
                     };
                     let secs = self
-                        .waiting
+                        .held
                         .get(&id)
-                        .and_then(|w| self.directory.group(w.group))
+                        .and_then(|w| w.group.and_then(|g| self.directory.group(g)))
                         .map_or(self.config.ring_timeout, |g| g.ring_timeout)
                         .as_secs();
                     let why = format!("no answer within {secs} s");
                     self.offer_failed(now, id, leg, 480, why, true);
                 }
                 Timer::MaxWait(id) => {
-                    let waited = self.waiting.get(&id).map_or(0, |w| {
+                    let waited = self.held.get(&id).map_or(0, |w| {
                         now.mono.saturating_duration_since(w.group_joined).as_secs()
                     });
                     self.overflow(
@@ -381,13 +386,14 @@ impl Switchboard {
                 Timer::Announce(id) => self.announce(now, id),
                 Timer::Leave(id) => {
                     let cause = self
-                        .waiting
+                        .held
                         .get(&id)
                         .and_then(|w| w.leaving.clone())
                         .unwrap_or_else(|| "the caller was sent away".into());
-                    self.end_waiting(now, id, HangupBy::System, cause, 200);
+                    self.end_held(now, id, HangupBy::System, cause, 200);
                 }
                 Timer::WrapUp(agent) => self.wrap_up_over(now, agent),
+                Timer::Ivr(id) => self.ivr_timed_out(now, id),
                 // `dispatch` runs after every input and takes the caller up again.
                 Timer::Retry(_) => {}
             }
@@ -471,13 +477,12 @@ impl Switchboard {
 
         let target = match route.destination.clone() {
             Destination::Ring(target) => target,
-            Destination::Queue(group) => {
-                let caller_agent = match new.source {
-                    CallSource::Device(d) => self.directory.agent_of_device(d).map(|a| a.id),
+            held => {
+                let device = match new.source {
+                    CallSource::Device(d) => Some(d),
                     CallSource::Trunk(_) => None,
                 };
-                let w = Waiting::new(now, record, new.leg, offer, &route, group, caller_agent);
-                self.enqueue(now, w, &caller);
+                self.hold_caller(now, record, new.leg, offer, &route, held, device, &caller);
                 return;
             }
         };
@@ -510,6 +515,45 @@ impl Switchboard {
         self.calls.insert(id, call);
         self.media(MediaCommand::Open { leg: a });
         self.media(MediaCommand::Open { leg: b });
+    }
+
+    /// A caller the box answers itself: an IVR flow or a queue.
+    #[allow(clippy::too_many_arguments)]
+    fn hold_caller(
+        &mut self,
+        now: Now,
+        record: CallRecord,
+        a: LegId,
+        offer: MediaDesc,
+        route: &super::routing::Route,
+        destination: Destination,
+        device: Option<DeviceId>,
+        caller: &str,
+    ) {
+        let (session, group, then) = match destination {
+            Destination::Queue(group) => (None, Some(group), None),
+            Destination::Ivr(start) => match self.flow_for(&start) {
+                Some((flow, then)) => (Some(super::ivr::Session::new(flow)), None, then),
+                None => {
+                    let (code, reason) = NoRoute::ServiceNumberUnassigned.sip_status();
+                    let words = "the service number's IVR flow no longer exists".to_string();
+                    self.refuse(now, record, a, caller, code, reason, words);
+                    return;
+                }
+            },
+            Destination::Ring(_) => return,
+        };
+        let to = match (&session, group) {
+            (Some(s), _) => format!("IVR {}", s.flow_name()),
+            (None, Some(g)) => format!("queue {}", self.group_name(g)),
+            (None, None) => String::new(),
+        };
+        let mut w = Held::new(now, record, a, offer, route, session);
+        w.group = group;
+        w.then = then;
+        w.caller_device = device;
+        w.caller_agent = device.and_then(|d| self.directory.agent_of_device(d).map(|a| a.id));
+        self.hold(now, w, caller, &to);
     }
 
     /// Answer a call that goes nowhere, and keep its row and trail.
@@ -631,63 +675,6 @@ impl Switchboard {
             dtmf_pt: Some(101),
             direction: Direction::SendRecv,
         }
-    }
-
-    /// An agent's own phone rings or calls outside the queues: the state follows the
-    /// call (so the ACD leaves them alone) and returns when it ends. Logged-out agents
-    /// and agents already on a call are left as they are.
-    pub(super) fn personal_call(&mut self, now: Now, agent: AgentId, to: AgentState, id: CallId) {
-        let Some(live) = self.agents.get(agent) else {
-            return;
-        };
-        if live.state == AgentState::Offline || live.state.on_a_call() {
-            return;
-        }
-        let saved = (live.state, live.reason.clone());
-        self.agents.entry(now, agent).resume = Some(saved);
-        let detail = match to {
-            AgentState::Calling => "calling from their phone",
-            _ => "a direct call rings their phone",
-        };
-        self.set_agent(now, agent, Change::system(to, detail, Some(id)));
-    }
-
-    /// A personal call answered: the agent is talking.
-    pub(super) fn personal_answered(&mut self, now: Now, agent: Option<AgentId>, id: CallId) {
-        let Some(agent) = agent else {
-            return;
-        };
-        if self.agents.get(agent).is_some_and(|l| l.resume.is_some()) {
-            let change = Change::system(AgentState::Talking, "the call was answered", Some(id));
-            self.set_agent(now, agent, change);
-        }
-    }
-
-    /// A call ended that held `agent`: a queue call goes to wrap-up, a personal call
-    /// returns the agent to where they were.
-    pub(super) fn release_agent(
-        &mut self,
-        now: Now,
-        agent: AgentId,
-        queue: Option<GroupId>,
-        id: CallId,
-    ) {
-        if queue.is_some() {
-            if self.agents.state(agent).on_a_call() {
-                self.agent_call_ended(now, agent, queue, id);
-            }
-            return;
-        }
-        let Some(resume) = self.agents.entry(now, agent).resume.take() else {
-            return;
-        };
-        let (mut to, reason) = resume;
-        // Wrap-up does not survive a call made meanwhile: its timer is gone.
-        if to == AgentState::WrapUp {
-            to = AgentState::Idle;
-        }
-        let change = Change::system(to, "the call ended", Some(id)).reason(reason);
-        self.free_agent(now, agent, change);
     }
 
     fn progress(&mut self, now: Now, leg: LegId, code: u16, early: Option<MediaDesc>) {
@@ -1033,9 +1020,9 @@ impl Switchboard {
     }
 
     /// The waiting caller `leg` belongs to (their own leg or an offer's).
-    fn waiting_of(&self, leg: LegId) -> Option<CallId> {
+    fn held_of(&self, leg: LegId) -> Option<CallId> {
         let id = self.legs.get(&leg)?;
-        self.waiting.contains_key(id).then_some(*id)
+        self.held.contains_key(id).then_some(*id)
     }
 
     /// A new leg id for a leg the switchboard creates.

@@ -159,6 +159,8 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
             rtp_timeout: config.rtp.timeout,
             sounds_dir: config.sounds_dir(),
             seed: rand::random(),
+            // China keeps no summer time, so the offset at start holds.
+            utc_offset: *chrono::Local::now().offset(),
         },
         directory,
     );

@@ -91,7 +91,7 @@ impl NewGroup {
     }
 }
 
-/// The longest name of an agent or group, in characters.
+/// The longest name of an agent, group or IVR flow, in characters.
 const MAX_NAME_CHARS: usize = 64;
 /// The shortest web or SIP password accepted.
 const MIN_PASSWORD_CHARS: usize = 6;
@@ -210,23 +210,7 @@ impl Store {
         device: Option<DeviceId>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        require(&tx, "agents", "agent", agent.0)?;
-        if let Some(d) = device {
-            require(&tx, "devices", "device", d.0)?;
-            refuse_softphone(&tx, d)?;
-            let moved = tx.execute(
-                "UPDATE agents SET bound_device_id = NULL
-                 WHERE bound_device_id = ?1 AND id <> ?2",
-                params![d.0, agent.0],
-            )?;
-            if moved > 0 {
-                log::info!("store: device {} moves to agent {}", d.0, agent.0);
-            }
-        }
-        tx.execute(
-            "UPDATE agents SET bound_device_id = ?2 WHERE id = ?1",
-            params![agent.0, device.map(|d| d.0)],
-        )?;
+        bind(&tx, agent, device)?;
         tx.commit()?;
         Ok(())
     }
@@ -416,6 +400,33 @@ pub(super) fn insert_agent(conn: &Connection, a: &NewAgent) -> Result<AgentId, S
     Ok(AgentId(conn.last_insert_rowid()))
 }
 
+/// Binds `device` to `agent` (or unbinds with `None`), taking it from any other agent:
+/// [`Store::bind_device`], and the writer's `StoreOp::BindDevice` (0000 hot-desking).
+/// Run it inside a transaction: it may write two rows.
+pub(super) fn bind(
+    conn: &Connection,
+    agent: AgentId,
+    device: Option<DeviceId>,
+) -> Result<(), StoreError> {
+    require(conn, "agents", "agent", agent.0)?;
+    if let Some(d) = device {
+        require(conn, "devices", "device", d.0)?;
+        refuse_softphone(conn, d)?;
+        let moved = conn
+            .prepare_cached(
+                "UPDATE agents SET bound_device_id = NULL
+                 WHERE bound_device_id = ?1 AND id <> ?2",
+            )?
+            .execute(params![d.0, agent.0])?;
+        if moved > 0 {
+            log::info!("store: device {} moves to agent {}", d.0, agent.0);
+        }
+    }
+    conn.prepare_cached("UPDATE agents SET bound_device_id = ?2 WHERE id = ?1")?
+        .execute(params![agent.0, device.map(|d| d.0)])?;
+    Ok(())
+}
+
 /// Validates and inserts a skill group.
 pub(super) fn insert_group(conn: &Connection, g: &NewGroup) -> Result<GroupId, StoreError> {
     check_name("name", &g.name)?;
@@ -554,13 +565,18 @@ fn overflow_word(o: &Overflow) -> &'static str {
     }
 }
 
-fn invalid(field: &'static str, message: String) -> StoreError {
+pub(super) fn invalid(field: &'static str, message: String) -> StoreError {
     StoreError::Invalid { field, message }
 }
 
 /// `NotFound` unless `table` has a row with this id. `table` is one of ours, never
 /// the caller's text.
-fn require(conn: &Connection, table: &str, what: &'static str, id: i64) -> Result<(), StoreError> {
+pub(super) fn require(
+    conn: &Connection,
+    table: &str,
+    what: &'static str,
+    id: i64,
+) -> Result<(), StoreError> {
     let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)");
     let exists: bool = conn
         .prepare_cached(&sql)?
@@ -636,7 +652,7 @@ fn is_dialable(n: &str) -> bool {
     (lo..=hi).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn check_name(field: &'static str, name: &str) -> Result<(), StoreError> {
+pub(super) fn check_name(field: &'static str, name: &str) -> Result<(), StoreError> {
     let chars = name.chars().count();
     if name.trim().is_empty() {
         Err(invalid(field, "must not be empty".into()))

@@ -1,7 +1,7 @@
 //! The store room: SQLite, its schema, and the one thread that writes call history.
 //!
 //! It owns the database file under the data directory: devices, trunks, service
-//! numbers, agents, skill groups and busy reasons (read into a
+//! numbers, agents, skill groups, IVR flows and busy reasons (read into a
 //! [`Directory`](crate::core::Directory) for routing), and the facts that accumulate
 //! (calls, the call trail, recordings, the agent status log). It must never be
 //! imported by `core`, and nothing outside this room names `rusqlite`.
@@ -18,6 +18,7 @@
 
 mod agents;
 mod error;
+mod flows;
 mod read;
 mod rows;
 mod schema;
@@ -31,10 +32,11 @@ use rusqlite::Connection;
 
 pub use agents::{NewAgent, NewGroup};
 pub use error::StoreError;
+pub use flows::NewFlow;
 pub use schema::SCHEMA_VERSION;
 pub use seed::{
-    DEMO_AGENTS, DEMO_BUSY_REASONS, DEMO_GROUP_NAME, DEMO_SERVICE_NUMBER, DEMO_TRUNK_HOST,
-    DEMO_TRUNK_NAME, DEMO_USERS, DemoSeed,
+    DEMO_AFTER_SALES_GROUP_NAME, DEMO_AGENTS, DEMO_BUSY_REASONS, DEMO_FLOW_NAME, DEMO_GROUP_NAME,
+    DEMO_SERVICE_NUMBER, DEMO_TRUNK_HOST, DEMO_TRUNK_NAME, DEMO_USERS, DemoSeed,
 };
 pub use writer::{StoreWriter, spawn_writer};
 

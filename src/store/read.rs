@@ -1,5 +1,5 @@
 //! Every read: the routing directory (devices, trunks, service numbers, agents,
-//! skill groups, busy reasons), call rows and their trail.
+//! skill groups, IVR flows, busy reasons), call rows and their trail.
 //!
 //! Reads never change the database and may run on any connection while the writer
 //! writes (WAL). A row holding a value we never write is a `BadRow` error naming the
@@ -8,12 +8,14 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::flows::exit_from_sql;
 use super::rows::{
     answer_mode_from_sql, bad, codecs_from_sql, direction_from_sql, event_kind_from_sql,
     hangup_by_from_sql, language_from_sql, peers_from_sql, secs_from_sql, sip_code_from_sql,
     strategy_from_sql, time_from_sql, u32_from_sql,
 };
 use super::{Store, StoreError};
+use crate::core::ivr::FlowId;
 use crate::core::{
     Agent, AgentId, CallEventRecord, CallId, CallRecord, Device, DeviceId, Directory, GroupId,
     Membership, Overflow, ServiceNumber, SkillGroup, Trunk, TrunkId, TrunkRegistration,
@@ -24,9 +26,9 @@ const CALL_COLUMNS: &str = "id, direction, from_number, to_number, service_numbe
     recording, agent_id, group_id, wait_secs";
 
 impl Store {
-    /// Devices, trunks, service numbers, agents (with their memberships), skill groups
-    /// and busy reasons, for routing. Each list is in id order (service numbers by
-    /// number, busy reasons in their shown order).
+    /// Devices, trunks, service numbers, agents (with their memberships), skill groups,
+    /// IVR flows and busy reasons, for routing. Each list is in id order (service
+    /// numbers by number, busy reasons in their shown order).
     pub fn load_directory(&self, outbound_prefix: &str) -> Result<Directory, StoreError> {
         // One read transaction, so an admin change committed half-way through the
         // reads (an agent and its membership) is seen whole or not at all. Dropping
@@ -59,7 +61,7 @@ impl Store {
 
         let mut service_numbers = Vec::new();
         let mut stmt = self.conn.prepare(
-            "SELECT number, trunk_id, device_id, group_id, priority, language
+            "SELECT number, trunk_id, device_id, group_id, priority, language, flow_id
              FROM service_numbers ORDER BY number",
         )?;
         let mut rows = stmt.query([])?;
@@ -73,6 +75,7 @@ impl Store {
             service_numbers,
             agents: self.load_agents()?,
             groups: self.load_groups()?,
+            flows: self.load_flows()?,
             busy_reasons: self
                 .conn
                 .prepare("SELECT reason FROM busy_reasons ORDER BY position")?
@@ -136,7 +139,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT id, name, strategy, ring_timeout_secs, max_no_answer, wrap_up_secs,
                  max_wait_secs, overflow, overflow_group_id, overflow_number, join_empty,
-                 leave_empty, announce_every_secs
+                 leave_empty, announce_every_secs, exit_key, exit_flow_id
              FROM skill_groups ORDER BY id",
         )?;
         let mut rows = stmt.query([])?;
@@ -146,10 +149,9 @@ impl Store {
         Ok(groups)
     }
 
-    /// The id for the next call: one past the highest stored, at least 1.
-    /// A number that moves whenever devices, trunks, service numbers, agents, groups
-    /// or busy reasons change (migration 0003's triggers): poll it to know when to
-    /// reload the directory.
+    /// A number that moves whenever devices, trunks, service numbers, agents, groups,
+    /// busy reasons or IVR flows change (migrations 0003 and 0004's triggers): poll it
+    /// to know when to reload the directory.
     pub fn directory_version(&self) -> Result<i64, StoreError> {
         let text: String = self.conn.query_row(
             "SELECT value FROM settings WHERE key = 'directory_version'",
@@ -159,6 +161,7 @@ impl Store {
         Ok(text.parse().unwrap_or(0))
     }
 
+    /// The id for the next call: one past the highest stored, at least 1.
     pub fn next_call_id(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
@@ -311,6 +314,7 @@ fn service_number_from_row(r: &Row<'_>) -> Result<ServiceNumber, StoreError> {
         trunk: TrunkId(r.get(1)?),
         device: r.get::<_, Option<i64>>(2)?.map(DeviceId),
         group: r.get::<_, Option<i64>>(3)?.map(GroupId),
+        flow: r.get::<_, Option<i64>>(6)?.map(FlowId),
         priority,
         language: language_from_sql(&r.get::<_, String>(5)?, &key)?,
         number,
@@ -359,5 +363,6 @@ fn group_from_row(r: &Row<'_>) -> Result<SkillGroup, StoreError> {
         join_empty: r.get(10)?,
         leave_empty: r.get(11)?,
         announce_every: maybe_secs(12, "announce_every_secs")?,
+        exit: exit_from_sql(r.get(13)?, r.get(14)?, &key)?,
     })
 }

@@ -40,6 +40,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "directory version",
         sql: include_str!("migrations/0003_directory_version.sql"),
     },
+    Migration {
+        version: 4,
+        name: "ivr",
+        sql: include_str!("migrations/0004_ivr.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

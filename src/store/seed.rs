@@ -1,11 +1,12 @@
 //! The demo set-up a fresh database gets, so `make run` is usable at once: two
-//! softphone logins, a carrier, a service number queueing for a skill group, and two
-//! agents in it, each bound to one of the phones and with a softphone login of their
-//! own.
+//! softphone logins, a carrier, a service number whose menu (an IVR flow) leads to one
+//! of two skill groups, and two agents in both, each bound to one of the phones and
+//! with a softphone login of their own.
 //!
 //! It runs only on a database that has never held a device, trunk, service number,
-//! agent or group, and never twice (a `settings` flag), so deleting the demo devices
-//! keeps them gone. All of it is one transaction: a crash leaves all or nothing.
+//! agent, group or flow, and never twice (a `settings` flag), so deleting the demo
+//! devices keeps them gone. All of it is one transaction: a crash leaves all or
+//! nothing. The groups, agents and flow go through the same checks as an admin's.
 //!
 //! The tricky parts: the demo carrier's address, 192.0.2.1 (TEST-NET-1, RFC 5737),
 //! reaches no one; a loopback address would make every local softphone look like the
@@ -24,9 +25,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::agents::{
     NewAgent, NewGroup, insert_agent, insert_group, insert_member, replace_busy_reasons,
 };
+use super::flows::{NewFlow, insert_flow, set_exit};
 use super::rows::{codecs_to_sql, time_to_sql};
 use super::{Store, StoreError};
-use crate::core::{AnswerMode, Codec, DeviceId, Language, Overflow, Strategy};
+use crate::core::ivr::{Choice, FlowId, Node, NodeId, NodeKind};
+use crate::core::{AnswerMode, Codec, DeviceId, GroupId, Language, Overflow, Strategy};
 
 /// The demo devices' user names (also their extensions).
 pub const DEMO_USERS: [&str; 2] = ["1001", "1002"];
@@ -36,8 +39,12 @@ pub const DEMO_SERVICE_NUMBER: &str = "4008001234";
 /// The demo agents' numbers and names; the first is bound to the first demo device,
 /// the second to the second.
 pub const DEMO_AGENTS: [(&str, &str); 2] = [("8001", "张三"), ("8002", "李四")];
-/// The demo skill group; the demo service number queues for it.
+/// The demo skill groups; the demo flow's menu queues for the first with 1, the
+/// second with 2, and the first is also where the service number queues without it.
 pub const DEMO_GROUP_NAME: &str = "售前咨询";
+pub const DEMO_AFTER_SALES_GROUP_NAME: &str = "售后服务";
+/// The demo IVR flow, the demo service number's menu.
+pub const DEMO_FLOW_NAME: &str = "默认流程";
 pub const DEMO_BUSY_REASONS: [&str; 3] = ["会议", "午餐", "培训"];
 const DEMO_PEER: &str = "192.0.2.1";
 const SEEDED_KEY: &str = "demo_seeded";
@@ -70,7 +77,8 @@ impl Store {
                  OR EXISTS (SELECT 1 FROM trunks)
                  OR EXISTS (SELECT 1 FROM service_numbers)
                  OR EXISTS (SELECT 1 FROM agents)
-                 OR EXISTS (SELECT 1 FROM skill_groups)",
+                 OR EXISTS (SELECT 1 FROM skill_groups)
+                 OR EXISTS (SELECT 1 FROM ivr_flows)",
             params![SEEDED_KEY],
             |r| r.get(0),
         )?;
@@ -103,17 +111,20 @@ impl Store {
         )?;
         let trunk = tx.last_insert_rowid();
         let agents = seed_call_center(&tx, &device_ids)?;
-        // The device stays set: it is rung if the group is ever taken off the number.
+        let flow = seed_flow(&tx, agents.presales, agents.after_sales)?;
+        // The group and the device stay set: the group is queued for if the flow is
+        // ever taken off the number, the device rung if the group is too.
         tx.execute(
             "INSERT INTO service_numbers (number, trunk_id, device_id, group_id, priority,
-                 language)
-             VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+                 language, flow_id)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
             params![
                 DEMO_SERVICE_NUMBER,
                 trunk,
                 device_ids.first().map(|d| d.0),
-                agents.group,
-                Language::ZhCn.as_str()
+                agents.presales.0,
+                Language::ZhCn.as_str(),
+                flow.0
             ],
         )?;
         tx.execute(
@@ -122,7 +133,7 @@ impl Store {
         )?;
         tx.commit()?;
         log::info!(
-            "store: seeded the demo devices {} and agents {}",
+            "store: seeded the demo devices {}, agents {} and flow {DEMO_FLOW_NAME}",
             DEMO_USERS.join(", "),
             DEMO_AGENTS.map(|(n, _)| n).join(", ")
         );
@@ -233,29 +244,33 @@ impl Store {
 
 /// What [`seed_call_center`] made.
 struct SeededAgents {
-    group: i64,
+    presales: GroupId,
+    after_sales: GroupId,
     logins: Vec<(String, String, String, String)>,
 }
 
-/// The busy reasons, the demo group and its two agents, each bound to one of
-/// `devices` with a softphone login of their own.
+/// The settings of both demo groups.
+fn demo_group(name: &str) -> NewGroup {
+    NewGroup {
+        strategy: Strategy::LongestIdle,
+        ring_timeout: Duration::from_secs(20),
+        max_no_answer: 3,
+        wrap_up: Duration::from_secs(10),
+        max_wait: Some(Duration::from_secs(300)),
+        overflow: Overflow::Hangup,
+        join_empty: true,
+        leave_empty: false,
+        announce_every: Some(Duration::from_secs(45)),
+        ..NewGroup::new(name)
+    }
+}
+
+/// The busy reasons, the two demo groups and their two agents (members of both), each
+/// bound to one of `devices` with a softphone login of their own.
 fn seed_call_center(conn: &Connection, devices: &[DeviceId]) -> Result<SeededAgents, StoreError> {
     replace_busy_reasons(conn, &DEMO_BUSY_REASONS)?;
-    let group = insert_group(
-        conn,
-        &NewGroup {
-            strategy: Strategy::LongestIdle,
-            ring_timeout: Duration::from_secs(20),
-            max_no_answer: 3,
-            wrap_up: Duration::from_secs(10),
-            max_wait: Some(Duration::from_secs(300)),
-            overflow: Overflow::Hangup,
-            join_empty: true,
-            leave_empty: false,
-            announce_every: Some(Duration::from_secs(45)),
-            ..NewGroup::new(DEMO_GROUP_NAME)
-        },
-    )?;
+    let presales = insert_group(conn, &demo_group(DEMO_GROUP_NAME))?;
+    let after_sales = insert_group(conn, &demo_group(DEMO_AFTER_SALES_GROUP_NAME))?;
     let mut logins = Vec::new();
     for ((number, name), device) in DEMO_AGENTS.into_iter().zip(devices) {
         let web_password = random_password();
@@ -274,7 +289,8 @@ fn seed_call_center(conn: &Connection, devices: &[DeviceId]) -> Result<SeededAge
                 allow_fallback: false,
             },
         )?;
-        insert_member(conn, group, agent, 1)?;
+        insert_member(conn, presales, agent, 1)?;
+        insert_member(conn, after_sales, agent, 1)?;
         let hash: String = conn.query_row(
             "SELECT web_password FROM agents WHERE id = ?1",
             params![agent.0],
@@ -295,9 +311,57 @@ fn seed_call_center(conn: &Connection, devices: &[DeviceId]) -> Result<SeededAge
         ));
     }
     Ok(SeededAgents {
-        group: group.0,
+        presales,
+        after_sales,
         logins,
     })
+}
+
+/// The demo menu: 1 queues for `presales`, 2 for `after_sales`; no key (8 s) or a
+/// wrong one is asked again twice, then the caller queues for `presales`. A caller
+/// waiting in `presales` gets back to the menu with `*` (the prompt `exit_key_hint`
+/// says so).
+fn seed_flow(
+    conn: &Connection,
+    presales: GroupId,
+    after_sales: GroupId,
+) -> Result<FlowId, StoreError> {
+    let node = |id, kind| Node {
+        id: NodeId(id),
+        kind,
+    };
+    let flow = insert_flow(
+        conn,
+        &NewFlow {
+            name: DEMO_FLOW_NAME.to_owned(),
+            start: NodeId(1),
+            nodes: vec![
+                node(
+                    1,
+                    NodeKind::Menu {
+                        prompts: vec!["welcome_menu".to_owned()],
+                        choices: vec![
+                            Choice {
+                                key: '1',
+                                next: NodeId(2),
+                            },
+                            Choice {
+                                key: '2',
+                                next: NodeId(3),
+                            },
+                        ],
+                        timeout_secs: 8,
+                        retries: 2,
+                        fail: Some(NodeId(2)),
+                    },
+                ),
+                node(2, NodeKind::Queue { group: presales }),
+                node(3, NodeKind::Queue { group: after_sales }),
+            ],
+        },
+    )?;
+    set_exit(conn, presales, Some(('*', flow)))?;
+    Ok(flow)
 }
 
 /// Ten letters and digits: easy to type into a softphone, about 60 bits.

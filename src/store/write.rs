@@ -1,6 +1,6 @@
 //! Every write: admin additions (devices, trunks, service numbers; agents and groups
-//! are in `agents.rs`) and the switchboard's call rows, call trail and agent status
-//! log.
+//! are in `agents.rs`, IVR flows in `flows.rs`) and the switchboard's call rows, call
+//! trail, agent status log and hot-desking bindings.
 //!
 //! The `apply_*` functions take a bare `&Connection` so the writer thread can run many
 //! of them inside one transaction; the `Store` methods wrap them for single use. All
@@ -16,6 +16,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
+use super::agents::bind;
 use super::rows::{codecs_to_sql, peers_to_sql, time_to_sql};
 use super::{NewDevice, NewTrunk, Store, StoreError};
 use crate::core::acd::AgentStatusRecord;
@@ -92,8 +93,9 @@ impl Store {
     }
 
     /// Applies one switchboard write: a call row is upserted whole, a trail line or a
-    /// status-log row inserted. A call's row must be written before its first trail
-    /// line.
+    /// status-log row inserted, a desk phone bound to an agent (as
+    /// [`Store::bind_device`] does). A call's row must be written before its first
+    /// trail line.
     pub fn apply(&mut self, op: &StoreOp) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         apply_op(&tx, &self.data_dir, op)?;
@@ -140,6 +142,10 @@ pub enum OpSubject {
         agent: AgentId,
         call: Option<CallId>,
     },
+    Binding {
+        agent: AgentId,
+        device: DeviceId,
+    },
 }
 
 impl std::fmt::Display for OpSubject {
@@ -153,6 +159,9 @@ impl std::fmt::Display for OpSubject {
                 agent,
                 call: Some(call),
             } => write!(f, "the status of agent {} ({call})", agent.0),
+            OpSubject::Binding { agent, device } => {
+                write!(f, "binding device {} to agent {}", device.0, agent.0)
+            }
         }
     }
 }
@@ -165,6 +174,10 @@ pub fn op_subject(op: &StoreOp) -> OpSubject {
             agent: s.agent,
             call: s.call,
         },
+        StoreOp::BindDevice { agent, device } => OpSubject::Binding {
+            agent: *agent,
+            device: *device,
+        },
     }
 }
 
@@ -173,6 +186,7 @@ pub fn apply_op(conn: &Connection, data_dir: &Path, op: &StoreOp) -> Result<(), 
         StoreOp::Call(c) => upsert_call(conn, data_dir, c),
         StoreOp::CallEvent(e) => insert_event(conn, e),
         StoreOp::AgentStatus(s) => insert_agent_status(conn, s),
+        StoreOp::BindDevice { agent, device } => bind(conn, *agent, Some(*device)),
     }
 }
 

@@ -8,9 +8,10 @@
 //! is full: if the disk falls `QUEUE_BOUND` rows behind (minutes of a busy office's
 //! calls), slowing the switchboard is better than losing call history silently, and
 //! an unbounded queue would only turn a stalled disk into a memory leak. A batch that
-//! fails is retried row by row, so one bad row (logged with its call, or its agent for
-//! a status row) does not take the rest of the batch down with it. Agent status rows
-//! ride the same queue as call rows, so their order against each other is kept.
+//! fails is retried row by row, so one bad row (logged with its call, its agent for a
+//! status row, or its agent and device for a hot-desking binding) does not take the
+//! rest of the batch down with it. Agent status rows and bindings ride the same queue
+//! as call rows, so their order against each other is kept.
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;

@@ -45,12 +45,14 @@ pub fn demo_directory() -> Directory {
             number: SERVICE_NUMBER.into(),
             trunk: CARRIER,
             device: Some(PHONE_1001),
+            flow: None,
             group: None,
             priority: 0,
             language: Language::ZhCn,
         }],
         agents: Vec::new(),
         groups: Vec::new(),
+        flows: Vec::new(),
         busy_reasons: Vec::new(),
         outbound_prefix: "9".into(),
     }
@@ -97,6 +99,7 @@ impl World {
             rtp_timeout: Duration::from_secs(60),
             sounds_dir: PathBuf::from("/sounds"),
             seed: 7,
+            utc_offset: chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"),
         };
         World {
             board: Switchboard::new(config, directory),
@@ -153,6 +156,7 @@ impl World {
                         self.status_log.push((**row).clone());
                     }
                     Output::Reply { result, .. } => self.replies.push(result.clone()),
+                    Output::Store(StoreOp::BindDevice { .. }) => {}
                     Output::Media(_) => {}
                 }
                 self.log.push(out);
