@@ -210,7 +210,7 @@ fn a_queue_call_rings_the_longest_idle_agent_then_wrap_up_then_idle() {
     assert_eq!(state(&w, "8002"), AgentState::Ringing);
     assert_eq!(state(&w, "8001"), AgentState::Idle);
 
-    w.feed(Input::Media(MediaEvent::PlayDone { leg: a }));
+    w.play_done(a);
     assert!(
         played(&w, a).last().unwrap().ends_with("moh/default.wav"),
         "after the greeting the caller hears music on hold"
@@ -577,7 +577,7 @@ fn a_caller_who_waits_too_long_overflows() {
     let (a, _) = customer(&mut w, "13911112222");
     w.advance(secs(30));
     assert_eq!(played(&w, a).last().unwrap(), "/sounds/zh-CN/no_agents.wav");
-    let sent = w.feed(Input::Media(MediaEvent::PlayDone { leg: a }));
+    let sent = w.play_done(a);
     assert_eq!(
         hangups(&sent),
         vec![a],
@@ -606,7 +606,7 @@ fn queues_that_take_no_callers_without_agents_send_them_on() {
             .iter()
             .any(|d| d == "overflowed: nobody is logged in to 售前 → goodbye")
     );
-    w.feed(Input::Media(MediaEvent::PlayDone { leg: a }));
+    w.play_done(a);
 
     // Leave when empty: the last agent logs out while a caller waits.
     login(&mut w, "8001");
@@ -619,7 +619,7 @@ fn queues_that_take_no_callers_without_agents_send_them_on() {
     })
     .unwrap();
     assert_eq!(played(&w, a).last().unwrap(), "/sounds/zh-CN/no_agents.wav");
-    w.feed(Input::Media(MediaEvent::PlayDone { leg: a }));
+    w.play_done(a);
     w.assert_idle();
 }
 
@@ -842,7 +842,7 @@ fn waiting_callers_hear_their_position_and_the_expected_wait() {
     let (second, _) = customer(&mut w, "13900000002");
     w.advance(secs(30));
     for _ in 0..5 {
-        w.feed(Input::Media(MediaEvent::PlayDone { leg: second }));
+        w.play_done(second);
     }
     let heard: Vec<String> = played(&w, second)
         .iter()
@@ -867,7 +867,7 @@ fn waiting_callers_hear_their_position_and_the_expected_wait() {
         ]
         .map(String::from)
     );
-    w.feed(Input::Media(MediaEvent::PlayDone { leg: second }));
+    w.play_done(second);
     assert!(
         played(&w, second)
             .last()
@@ -915,6 +915,34 @@ fn a_restart_keeps_agents_logged_in_and_closes_cut_calls_in_the_log() {
     hang_up(&mut w, a);
 }
 
+/// 1 → 售前, 2 → 售后, no key within 5 s (twice) → 售前.
+fn menu_flow() -> callbox::core::ivr::Flow {
+    use callbox::core::ivr::{Choice, Flow, FlowId, Node, NodeId, NodeKind};
+    let queue = |id, group| Node { id: NodeId(id), kind: NodeKind::Queue { group } };
+    Flow {
+        id: FlowId(1),
+        name: "menu".into(),
+        start: NodeId(1),
+        nodes: vec![
+            Node {
+                id: NodeId(1),
+                kind: NodeKind::Menu {
+                    prompts: vec!["welcome_menu".into()],
+                    choices: vec![
+                        Choice { key: '1', next: NodeId(2) },
+                        Choice { key: '2', next: NodeId(3) },
+                    ],
+                    timeout_secs: 5,
+                    retries: 1,
+                    fail: Some(NodeId(2)),
+                },
+            },
+            queue(2, SALES),
+            queue(3, SUPPORT),
+        ],
+    }
+}
+
 /// A tiny deterministic generator for the random scenarios below.
 struct Rng(u64);
 
@@ -937,12 +965,22 @@ fn thousands_of_random_events_never_break_the_rules() {
         dir.groups[0].wrap_up = secs(5);
         dir.agents[0].offline_answering = seed % 3 == 0;
         dir.agents[1].allow_fallback = true;
+        // Half the runs go through a menu first: 1 → 售前, 2 → 售后, silence → 售前,
+        // and * in 售前's queue goes back to the menu.
+        if seed % 2 == 0 {
+            dir.flows = vec![menu_flow()];
+            dir.service_numbers[0].flow = Some(callbox::core::ivr::FlowId(1));
+            dir.groups[0].exit = Some(QueueExit {
+                key: '*',
+                flow: callbox::core::ivr::FlowId(1),
+            });
+        }
         let mut w = world(dir);
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut customers: Vec<LegId> = Vec::new();
         for step in 0..150 {
             let before = w.log.len();
-            match rng.next(10) {
+            match rng.next(11) {
                 0 => login(&mut w, numbers[rng.next(3) as usize]),
                 1 => {
                     let _ = w.command(Command::Logout {
@@ -982,7 +1020,16 @@ fn thousands_of_random_events_never_break_the_rules() {
                         }
                     }
                 }
-                6 => {
+                6 if !customers.is_empty() => {
+                    let a = customers[rng.next(customers.len() as u64) as usize];
+                    if rng.next(2) == 0 {
+                        let digit = ['1', '2', '*', '9'][rng.next(4) as usize];
+                        w.feed(Input::Media(MediaEvent::Dtmf { leg: a, digit, duration_ms: 100 }));
+                    } else if w.media_commands().iter().any(|m| matches!(m, MediaCommand::Play { leg, .. } if *leg == a)) {
+                        w.play_done(a);
+                    }
+                }
+                7 => {
                     let d = DeviceId(1 + rng.next(3) as i64);
                     let up = rng.next(2) == 0;
                     w.sip(SipEvent::DeviceStatus {

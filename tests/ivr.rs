@@ -190,7 +190,7 @@ fn last_heard(w: &World, to: LegId) -> String {
 }
 
 fn done(w: &mut World, leg: LegId) -> Vec<SipCommand> {
-    w.feed(Input::Media(MediaEvent::PlayDone { leg }))
+    w.play_done(leg)
 }
 
 fn key(w: &mut World, leg: LegId, digit: char) -> Vec<SipCommand> {
@@ -618,4 +618,31 @@ fn a_flow_that_loops_without_playing_ends_the_call_instead_of_the_box() {
         .contains(&a)
     );
     w.assert_idle();
+}
+
+#[test]
+fn a_late_end_of_a_prompt_the_caller_cut_short_changes_nothing() {
+    let mut w = world(office());
+    let a = customer(&mut w, "13911112222");
+    let menu_tag = play_tag(&w, a);
+    key(&mut w, a, '0');
+    assert_eq!(last_heard(&w, a), "enter_agent_id");
+    // The menu prompt's end crossed the key press.
+    w.feed(Input::Media(MediaEvent::PlayDone { leg: a, tag: menu_tag }));
+    assert_eq!(w.board.poll_timeout(), None, "no wait for a key yet: the prompt still plays");
+    done(&mut w, a);
+    assert!(w.board.poll_timeout().is_some(), "now the wait for keys runs");
+    w.sip(SipEvent::HungUp { leg: a, cancelled: false });
+    w.assert_idle();
+}
+
+fn play_tag(w: &World, to: LegId) -> u64 {
+    w.media_commands()
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            MediaCommand::Play { leg, tag, .. } if *leg == to => Some(*tag),
+            _ => None,
+        })
+        .unwrap()
 }

@@ -383,6 +383,7 @@ fn a_prompt_plays_at_8khz_pace_then_the_bridge_resumes_in_the_same_stream() {
         leg: B,
         file: wav.clone(),
         looped: false,
+        tag: 1,
     });
     // While the prompt plays, B hears it and not A.
     for _ in 0..5 {
@@ -393,9 +394,10 @@ fn a_prompt_plays_at_8khz_pace_then_the_bridge_resumes_in_the_same_stream() {
     let mut got = pb.recv_n(50, 3 * SECOND);
     let first_at = started.elapsed();
     assert!(
-        room.wait_for(2 * SECOND, |e| *e == MediaEvent::PlayDone { leg: B })
+        room.wait_for(2 * SECOND, |e| *e
+            == MediaEvent::PlayDone { leg: B, tag: 1 })
             .is_some(),
-        "no PlayDone"
+        "no PlayDone, with the play's tag"
     );
     let played = started.elapsed();
     assert_eq!(got.len(), 50, "a 1 s prompt is 50 frames");
@@ -429,6 +431,7 @@ fn a_prompt_plays_at_8khz_pace_then_the_bridge_resumes_in_the_same_stream() {
         leg: B,
         file: wav,
         looped: true,
+        tag: 2,
     });
     assert_eq!(pb.recv_n(3, SECOND).len(), 3);
     room.send(MediaCommand::StopPlay { leg: B });
@@ -460,6 +463,7 @@ fn stereo_44k_mp3_and_ogg_prompts_decode_too() {
             leg: B,
             file: file.clone(),
             looped: false,
+            tag: 3,
         });
         let got = pb.recv_n(45, 3 * SECOND);
         assert_eq!(got.len(), 45, "{}", file.display());
@@ -469,8 +473,11 @@ fn stereo_44k_mp3_and_ogg_prompts_decode_too() {
             .collect();
         assert_tone(&heard, 440.0, &[1000.0, 220.0], 8000.0);
         assert!(
-            room.wait_for(2 * SECOND, |e| *e == MediaEvent::PlayDone { leg: B })
-                .is_some()
+            room.wait_for(2 * SECOND, |e| matches!(
+                e,
+                MediaEvent::PlayDone { leg: B, .. }
+            ))
+            .is_some()
         );
     }
     room.shutdown();
@@ -489,9 +496,11 @@ fn a_prompt_that_cannot_be_decoded_ends_at_once() {
             leg: A,
             file,
             looped: true,
+            tag: 7,
         });
         assert!(
-            room.wait_for(2 * SECOND, |e| *e == MediaEvent::PlayDone { leg: A })
+            room.wait_for(2 * SECOND, |e| *e
+                == MediaEvent::PlayDone { leg: A, tag: 7 })
                 .is_some()
         );
     }

@@ -54,6 +54,8 @@ pub struct Held {
     pub tried: Vec<AgentId>,
     /// Prompts still to play before the music (queue) or the IVR's next step.
     pub playlist: VecDeque<PathBuf>,
+    /// The tag of the prompt playing now, whose `PlayDone` moves things on.
+    pub playing: Option<u64>,
     pub overflows: u32,
     /// Playing the goodbye prompt; hung up when it ends, with this cause.
     pub leaving: Option<String>,
@@ -106,6 +108,7 @@ impl Held {
             offers: Vec::new(),
             tried: Vec::new(),
             playlist: VecDeque::new(),
+            playing: None,
             overflows: 0,
             leaving: None,
             retry_at: None,
@@ -210,32 +213,48 @@ impl Switchboard {
     /// prompt was started.
     pub(super) fn play_next(&mut self, id: CallId) -> bool {
         let moh = prompts::music_on_hold(&self.config.sounds_dir);
+        let tag = self.new_play_tag();
         let Some(w) = self.held.get_mut(&id) else {
             return false;
         };
         let a = w.a;
         let command = match w.playlist.pop_front() {
-            Some(file) => MediaCommand::Play {
-                leg: a,
-                file,
-                looped: false,
-            },
-            None if w.ivr.is_some() => return false,
-            None => MediaCommand::Play {
-                leg: a,
-                file: moh,
-                looped: true,
-            },
+            Some(file) => {
+                w.playing = Some(tag);
+                MediaCommand::Play {
+                    leg: a,
+                    file,
+                    looped: false,
+                    tag,
+                }
+            }
+            None if w.ivr.is_some() => {
+                w.playing = None;
+                return false;
+            }
+            None => {
+                w.playing = None;
+                MediaCommand::Play {
+                    leg: a,
+                    file: moh,
+                    looped: true,
+                    tag,
+                }
+            }
         };
         self.media(command);
         true
     }
 
-    /// A prompt to a held caller ended.
-    pub(super) fn held_play_done(&mut self, now: Now, id: CallId) {
+    /// A prompt to a held caller ended: the one playing now, or a late end of one
+    /// replaced meanwhile (`tag` tells), which changes nothing.
+    pub(super) fn held_play_done(&mut self, now: Now, id: CallId, tag: u64) {
         let Some(w) = self.held.get(&id) else {
             return;
         };
+        if w.playing != Some(tag) {
+            return;
+        }
         match w.leaving.clone() {
             Some(cause) => {
                 if let Some(w) = self.held.get_mut(&id) {

@@ -134,6 +134,7 @@ impl Switchboard {
             }
             Step::StopPrompts => {
                 w.playlist.clear();
+                w.playing = None;
                 self.media(MediaCommand::StopPlay { leg: a });
             }
             Step::Wait(d) => {

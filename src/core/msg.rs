@@ -149,11 +149,13 @@ pub enum MediaCommand {
         on: bool,
     },
     /// Play a prompt (decoded and cached) to `leg`, replacing what it hears; `looped`
-    /// repeats it until `StopPlay`.
+    /// repeats it until `StopPlay`. `tag` comes back in its `PlayDone`, so a prompt's
+    /// end that crossed the next `Play` is not taken for the new one's.
     Play {
         leg: LegId,
         file: PathBuf,
         looped: bool,
+        tag: u64,
     },
     StopPlay {
         leg: LegId,
@@ -192,9 +194,11 @@ pub enum MediaEvent {
     RtpTimeout {
         leg: LegId,
     },
-    /// A non-looped prompt finished.
+    /// A non-looped prompt finished (or could not be decoded): the `tag` of its
+    /// `Play`.
     PlayDone {
         leg: LegId,
+        tag: u64,
     },
     /// A recording was closed; `seconds` of audio were written.
     RecordingDone {

@@ -94,6 +94,7 @@ pub struct Switchboard {
     pub(super) handle_stats: HashMap<GroupId, (u32, Duration)>,
     next_call: i64,
     next_leg: u64,
+    next_play: u64,
     outputs: VecDeque<Output>,
 }
 
@@ -113,6 +114,7 @@ impl Switchboard {
             rr_last: HashMap::new(),
             handle_stats: HashMap::new(),
             next_leg: 1,
+            next_play: 0,
             outputs: VecDeque::new(),
         }
     }
@@ -263,7 +265,7 @@ impl Switchboard {
             MediaEvent::Opened { leg, .. }
             | MediaEvent::OpenFailed { leg, .. }
             | MediaEvent::RtpTimeout { leg }
-            | MediaEvent::PlayDone { leg }
+            | MediaEvent::PlayDone { leg, .. }
             | MediaEvent::Dtmf { leg, .. } => Some(*leg),
             MediaEvent::RecordingDone { .. } => None,
         };
@@ -339,7 +341,9 @@ impl Switchboard {
                 );
                 self.end_held(now, id, HangupBy::System, cause, 408);
             }
-            MediaEvent::PlayDone { leg } if !self.is_offer(id, leg) => self.held_play_done(now, id),
+            MediaEvent::PlayDone { leg, tag } if !self.is_offer(id, leg) => {
+                self.held_play_done(now, id, tag)
+            }
             MediaEvent::Dtmf { leg, digit, .. } if !self.is_offer(id, leg) => {
                 self.held_key(now, id, digit)
             }
@@ -1023,6 +1027,12 @@ impl Switchboard {
     fn held_of(&self, leg: LegId) -> Option<CallId> {
         let id = self.legs.get(&leg)?;
         self.held.contains_key(id).then_some(*id)
+    }
+
+    /// A new tag for a `MediaCommand::Play`.
+    pub(super) fn new_play_tag(&mut self) -> u64 {
+        self.next_play += 1;
+        self.next_play
     }
 
     /// A new leg id for a leg the switchboard creates.

@@ -102,7 +102,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn play(&mut self, leg: LegId, file: PathBuf, looped: bool) {
+    pub(super) fn play(&mut self, leg: LegId, file: PathBuf, looped: bool, tag: u64) {
         let Some(l) = self.legs.get_mut(&leg) else {
             log::warn!("Play for unknown {leg}");
             return;
@@ -110,12 +110,17 @@ impl Engine {
         let id = self.next_id;
         self.next_id += 1;
         l.play = match self.cache.get(&file) {
-            Some(prompt) => Play::Playing(Playback::new(prompt, looped, id)),
+            Some(prompt) => Play::Playing(Playback::new(prompt, looped, id, tag)),
             None => {
                 if self.in_flight.insert(file.clone()) {
                     self.loader.request(file.clone());
                 }
-                Play::Pending { file, looped, id }
+                Play::Pending {
+                    file,
+                    looped,
+                    id,
+                    tag,
+                }
             }
         };
     }
@@ -131,22 +136,28 @@ impl Engine {
             }
             let mut done = Vec::new();
             for l in self.legs.values_mut() {
-                let Play::Pending { file, looped, id } = &l.play else {
+                let Play::Pending {
+                    file,
+                    looped,
+                    id,
+                    tag,
+                } = &l.play
+                else {
                     continue;
                 };
                 if *file != loaded.path {
                     continue;
                 }
                 l.play = match &loaded.result {
-                    Ok(p) => Play::Playing(Playback::new(p.clone(), *looped, *id)),
+                    Ok(p) => Play::Playing(Playback::new(p.clone(), *looped, *id, *tag)),
                     Err(_) => {
-                        done.push(l.id);
+                        done.push((l.id, *tag));
                         Play::Idle
                     }
                 };
             }
-            for leg in done {
-                self.emit(MediaEvent::PlayDone { leg });
+            for (leg, tag) in done {
+                self.emit(MediaEvent::PlayDone { leg, tag });
             }
         }
     }

@@ -233,7 +233,12 @@ impl Engine {
                 }
                 None => log::warn!("Hold for unknown {leg}"),
             },
-            MediaCommand::Play { leg, file, looped } => self.play(leg, file, looped),
+            MediaCommand::Play {
+                leg,
+                file,
+                looped,
+                tag,
+            } => self.play(leg, file, looped, tag),
             MediaCommand::StopPlay { leg } => {
                 if let Some(l) = self.legs.get_mut(&leg) {
                     l.play = Play::Idle;
@@ -262,9 +267,13 @@ impl Engine {
                 leg.timed_out = true;
                 emitted.push(MediaEvent::RtpTimeout { leg: leg.id });
             }
+            let tag = match &leg.play {
+                Play::Playing(pb) => pb.tag,
+                _ => 0,
+            };
             if super::relay::play_frame(leg, &mut self.tx_buf, &self.counters, now) {
                 leg.play = Play::Idle;
-                emitted.push(MediaEvent::PlayDone { leg: leg.id });
+                emitted.push(MediaEvent::PlayDone { leg: leg.id, tag });
             }
         }
         for event in emitted {

@@ -40,6 +40,7 @@ pub enum Play {
         file: PathBuf,
         looped: bool,
         id: u64,
+        tag: u64,
     },
     Playing(Playback),
 }

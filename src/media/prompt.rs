@@ -115,16 +115,19 @@ pub struct Playback {
     pub looped: bool,
     /// Distinguishes plays in the outgoing stream (see `stream::Source::Prompt`).
     pub id: u64,
+    /// The switchboard's tag for this play, echoed in `PlayDone`.
+    pub tag: u64,
     next: usize,
     sent: u64,
 }
 
 impl Playback {
-    pub fn new(prompt: Arc<Prompt>, looped: bool, id: u64) -> Playback {
+    pub fn new(prompt: Arc<Prompt>, looped: bool, id: u64, tag: u64) -> Playback {
         Playback {
             prompt,
             looped,
             id,
+            tag,
             next: 0,
             sent: 0,
         }
@@ -187,12 +190,12 @@ mod tests {
     #[test]
     fn playback_ends_or_loops() {
         let p = Arc::new(Prompt::from_pcm(&[0; 320]).unwrap());
-        let mut once = Playback::new(p.clone(), false, 1);
+        let mut once = Playback::new(p.clone(), false, 1, 0);
         assert_eq!(
             (once.advance(), once.advance(), once.advance()),
             (Some((0, 0)), Some((1, 1)), None)
         );
-        let mut looped = Playback::new(p, true, 2);
+        let mut looped = Playback::new(p, true, 2, 0);
         let got: Vec<_> = (0..5).map(|_| looped.advance().unwrap()).collect();
         assert_eq!(got, vec![(0, 0), (1, 1), (0, 2), (1, 3), (0, 4)]);
     }

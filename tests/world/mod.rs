@@ -292,6 +292,20 @@ impl World {
             .map_or(acd::AgentState::Offline, |r| r.to)
     }
 
+    /// The prompt playing to `leg` ends: `PlayDone` with the tag of the last `Play`.
+    pub fn play_done(&mut self, leg: LegId) -> Vec<SipCommand> {
+        let tag = self
+            .media_commands()
+            .iter()
+            .rev()
+            .find_map(|m| match m {
+                MediaCommand::Play { leg: l, tag, .. } if *l == leg => Some(*tag),
+                _ => None,
+            })
+            .expect("something was played to the leg");
+        self.feed(Input::Media(MediaEvent::PlayDone { leg, tag }))
+    }
+
     /// Send a command; returns its reply.
     pub fn command(&mut self, command: Command) -> Result<Reply, CommandError> {
         let before = self.replies.len();
