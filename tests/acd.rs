@@ -66,6 +66,7 @@ fn office(strategy: Strategy) -> Directory {
             answer_mode: AnswerMode::Device,
             offline_answering: false,
             allow_fallback: false,
+            confirm_direct: false,
             groups: vec![Membership {
                 group: SALES,
                 level: n as u32,
@@ -737,6 +738,52 @@ fn offline_answering_rings_the_direct_number_and_says_so() {
 }
 
 #[test]
+fn a_direct_line_is_put_through_only_once_the_agent_presses_1() {
+    let mut dir = office(Strategy::LongestIdle);
+    dir.agents[0].confirm_direct = true;
+    let mut w = world(dir);
+    w.command(Command::Login { agent: "8001".into(), mode: Some(AnswerMode::Direct), by: StatusCause::Agent })
+        .unwrap();
+    let (a, sent) = customer(&mut w, "13911112222");
+    let (b, target) = rung(&sent)[0].clone();
+    assert_eq!(target, Target::Trunk { trunk: CARRIER, number: "13800138001".into() });
+    answer(&mut w, b);
+    assert_eq!(played(&w, b), ["/sounds/zh-CN/accept_call.wav"], "有客户来电,接听请按1");
+    assert!(!w.media_commands().contains(&&MediaCommand::Bridge { a, b }), "not yet put through");
+    assert_eq!(state(&w, "8001"), AgentState::Ringing);
+    w.feed(Input::Media(MediaEvent::Dtmf { leg: b, digit: '5', duration_ms: 100 }));
+    assert!(!w.media_commands().contains(&&MediaCommand::Bridge { a, b }));
+    w.feed(Input::Media(MediaEvent::Dtmf { leg: b, digit: '1', duration_ms: 100 }));
+    assert!(w.media_commands().contains(&&MediaCommand::StopPlay { leg: b }));
+    assert!(w.media_commands().contains(&&MediaCommand::Bridge { a, b }), "1: put through");
+    assert_eq!(state(&w, "8001"), AgentState::Talking);
+    hang_up(&mut w, a);
+    w.advance(secs(10));
+    w.assert_idle();
+
+    // A voicemail answers and presses nothing: after 10 s it is an unanswered offer.
+    let mut dir = office(Strategy::LongestIdle);
+    dir.agents[0].confirm_direct = true;
+    let mut w = world(dir);
+    w.command(Command::Login { agent: "8001".into(), mode: Some(AnswerMode::Direct), by: StatusCause::Agent })
+        .unwrap();
+    let (a, sent) = customer(&mut w, "13911112222");
+    let b = rung(&sent)[0].0;
+    answer(&mut w, b);
+    let sent = w.advance(secs(10));
+    assert_eq!(hangups(&sent), vec![b], "the voicemail gets a BYE");
+    assert_eq!(state(&w, "8001"), AgentState::Idle);
+    assert!(
+        trail_details(&w, 1).iter().any(|d| d.contains("the direct line answered but nobody pressed 1")),
+        "{:?}",
+        trail_details(&w, 1)
+    );
+    assert_eq!(w.row(1).answered_at, None, "the customer was never put through");
+    hang_up(&mut w, a);
+    w.assert_idle();
+}
+
+#[test]
 fn a_gone_phone_falls_back_to_the_direct_line_and_comes_back() {
     let mut dir = office(Strategy::LongestIdle);
     dir.agents[0].allow_fallback = true;
@@ -918,7 +965,10 @@ fn a_restart_keeps_agents_logged_in_and_closes_cut_calls_in_the_log() {
 /// 1 → 售前, 2 → 售后, no key within 5 s (twice) → 售前.
 fn menu_flow() -> callbox::core::ivr::Flow {
     use callbox::core::ivr::{Choice, Flow, FlowId, Node, NodeId, NodeKind};
-    let queue = |id, group| Node { id: NodeId(id), kind: NodeKind::Queue { group } };
+    let queue = |id, group| Node {
+        id: NodeId(id),
+        kind: NodeKind::Queue { group },
+    };
     Flow {
         id: FlowId(1),
         name: "menu".into(),
@@ -929,8 +979,14 @@ fn menu_flow() -> callbox::core::ivr::Flow {
                 kind: NodeKind::Menu {
                     prompts: vec!["welcome_menu".into()],
                     choices: vec![
-                        Choice { key: '1', next: NodeId(2) },
-                        Choice { key: '2', next: NodeId(3) },
+                        Choice {
+                            key: '1',
+                            next: NodeId(2),
+                        },
+                        Choice {
+                            key: '2',
+                            next: NodeId(3),
+                        },
                     ],
                     timeout_secs: 5,
                     retries: 1,
@@ -1024,8 +1080,16 @@ fn thousands_of_random_events_never_break_the_rules() {
                     let a = customers[rng.next(customers.len() as u64) as usize];
                     if rng.next(2) == 0 {
                         let digit = ['1', '2', '*', '9'][rng.next(4) as usize];
-                        w.feed(Input::Media(MediaEvent::Dtmf { leg: a, digit, duration_ms: 100 }));
-                    } else if w.media_commands().iter().any(|m| matches!(m, MediaCommand::Play { leg, .. } if *leg == a)) {
+                        w.feed(Input::Media(MediaEvent::Dtmf {
+                            leg: a,
+                            digit,
+                            duration_ms: 100,
+                        }));
+                    } else if w
+                        .media_commands()
+                        .iter()
+                        .any(|m| matches!(m, MediaCommand::Play { leg, .. } if *leg == a))
+                    {
                         w.play_done(a);
                     }
                 }

@@ -77,6 +77,7 @@ fn call_center(t: &TestDir) -> CallCenter {
                 answer_mode: Mode::Device,
                 offline_answering: false,
                 allow_fallback: false,
+                confirm_direct: true,
             })
             .unwrap();
         if i < 2 {

@@ -4,7 +4,7 @@
 //!   reaches the longest-idle agent's desk phone (baresip), with audio;
 //! - an agent signs in by calling the hotline from their mobile (seed S4, S13), and
 //!   the next queue call goes out through the trunk to that mobile (a sipp UAS as
-//!   the carrier's far end);
+//!   the carrier's far end), which takes it by pressing 1;
 //! - a desk phone dials 0000 and binds itself to an agent (S7), and that agent's next
 //!   queue call rings that phone.
 
@@ -85,6 +85,7 @@ fn site(t: &TestDir, menu: bool) -> Site {
                 answer_mode: Mode::Device,
                 offline_answering: false,
                 allow_fallback: false,
+                confirm_direct: true,
             })
             .unwrap();
         p.store.add_member(sales, agent, 1).unwrap();
@@ -246,8 +247,9 @@ fn an_agent_signs_in_from_their_mobile_and_the_next_queue_call_reaches_it() {
     assert_eq!(a["state"], "idle", "{a}");
     assert_eq!(a["mode"], "direct", "{a}");
 
-    // The carrier's far end answers for the mobile; a customer calls in.
-    let far_end = Sipp::scenario("far-end", "carrier_answer.xml", t.path())
+    // The carrier's far end answers for the mobile and presses 1 to take the call;
+    // a customer calls in.
+    let far_end = Sipp::scenario("far-end", "mobile_answer.xml", t.path())
         .local_ip(CARRIER_IP)
         .local_port(carrier_port)
         .timeout(Duration::from_secs(30))

@@ -124,6 +124,7 @@ fn office() -> Directory {
             answer_mode: AnswerMode::Device,
             offline_answering: false,
             allow_fallback: false,
+            confirm_direct: false,
             groups: vec![Membership {
                 group: if n == 1 { SALES } else { SUPPORT },
                 level: 1,
@@ -628,11 +629,24 @@ fn a_late_end_of_a_prompt_the_caller_cut_short_changes_nothing() {
     key(&mut w, a, '0');
     assert_eq!(last_heard(&w, a), "enter_agent_id");
     // The menu prompt's end crossed the key press.
-    w.feed(Input::Media(MediaEvent::PlayDone { leg: a, tag: menu_tag }));
-    assert_eq!(w.board.poll_timeout(), None, "no wait for a key yet: the prompt still plays");
+    w.feed(Input::Media(MediaEvent::PlayDone {
+        leg: a,
+        tag: menu_tag,
+    }));
+    assert_eq!(
+        w.board.poll_timeout(),
+        None,
+        "no wait for a key yet: the prompt still plays"
+    );
     done(&mut w, a);
-    assert!(w.board.poll_timeout().is_some(), "now the wait for keys runs");
-    w.sip(SipEvent::HungUp { leg: a, cancelled: false });
+    assert!(
+        w.board.poll_timeout().is_some(),
+        "now the wait for keys runs"
+    );
+    w.sip(SipEvent::HungUp {
+        leg: a,
+        cancelled: false,
+    });
     w.assert_idle();
 }
 

@@ -476,6 +476,7 @@ fn agent(number: &str, name: &str) -> NewAgent {
         answer_mode: AnswerMode::Device,
         offline_answering: false,
         allow_fallback: false,
+        confirm_direct: true,
     }
 }
 

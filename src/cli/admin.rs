@@ -36,7 +36,7 @@ pub fn add_agent(config: &Config, rest: &[String]) -> Result<(), CliError> {
             "mode",
             "group",
         ],
-        &["offline-answering", "fallback"],
+        &["offline-answering", "fallback", "no-confirm"],
     )?;
     let (mut store, dir) = open(config)?;
     let number = args.at(0, "the agent number")?.to_string();
@@ -83,6 +83,7 @@ pub fn add_agent(config: &Config, rest: &[String]) -> Result<(), CliError> {
         answer_mode,
         offline_answering: args.switch("offline-answering"),
         allow_fallback: args.switch("fallback"),
+        confirm_direct: !args.switch("no-confirm"),
     })?;
     for (group, level) in groups {
         store.add_member(group, agent, level)?;

@@ -24,7 +24,7 @@ pub const USAGE: &str =
   agent mode NUMBER MODE
   agent add NUMBER NAME --password PW [--sip-password PW] [--direct NUMBER]
             [--device USER] [--mode MODE] [--group NAME[:LEVEL]]...
-            [--offline-answering] [--fallback]
+            [--offline-answering] [--fallback] [--no-confirm]
   group add NAME [--strategy S] [--ring-timeout S] [--wrap-up S] [--max-wait S]
             [--overflow hangup|group:NAME|number:N] [--max-no-answer N]
             [--announce S] [--no-join-empty] [--leave-empty]

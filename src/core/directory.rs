@@ -162,6 +162,9 @@ pub struct Agent {
     pub offline_answering: bool,
     /// Calls may fall back to the direct number when the phone is gone.
     pub allow_fallback: bool,
+    /// A call to the direct number waits for the agent to press 1 before the customer
+    /// is put through, so a mobile's voicemail never takes a customer.
+    pub confirm_direct: bool,
     pub groups: Vec<Membership>,
 }
 

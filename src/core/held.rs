@@ -77,6 +77,10 @@ pub struct Offer {
     pub target: Target,
     pub media: LegMedia,
     pub deadline: Instant,
+    /// The far end must press 1 before the caller is put through (a direct line).
+    pub confirm: bool,
+    /// It answered and hears "press 1": waiting for the key.
+    pub confirming: bool,
 }
 
 impl Held {

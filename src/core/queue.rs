@@ -28,6 +28,9 @@ use super::switchboard::{SUPPORTED, Switchboard, Timer};
 /// (two groups overflowing into each other would otherwise pass a caller forever).
 const MAX_OVERFLOWS: u32 = 3;
 
+/// How long a direct line that answered has to press 1 before it counts as unanswered.
+const CONFIRM_WAIT: Duration = Duration::from_secs(10);
+
 /// How long a caller waits before the agents who already missed them ring again.
 const RETRY_DELAY: Duration = Duration::from_secs(5);
 
@@ -235,10 +238,10 @@ impl Switchboard {
         let leg = self.new_leg();
         let deadline = now.mono + ring_timeout;
         let where_ = self.describe_target(&endpoint.target);
-        let (number, name) = self
+        let (number, name, confirm) = self
             .directory
             .agent(agent)
-            .map(|a| (a.number.clone(), a.name.clone()))
+            .map(|a| (a.number.clone(), a.name.clone(), a.confirm_direct))
             .unwrap_or_default();
         let Some(w) = self.held.get_mut(&id) else {
             return;
@@ -249,6 +252,8 @@ impl Switchboard {
             target: endpoint.target.clone(),
             media: LegMedia::default(),
             deadline,
+            confirm: confirm && matches!(endpoint.target, Target::Trunk { .. }),
+            confirming: false,
         });
         let from = w.record.from_number.clone();
         let how = if offline {
@@ -325,6 +330,65 @@ impl Switchboard {
             self.offer_failed(now, id, leg, 488, why, false);
             return;
         };
+        let sounds = self.config.sounds_dir.clone();
+        let tag = self.new_play_tag();
+        let Some(w) = self.held.get_mut(&id) else {
+            return;
+        };
+        let language = w.language;
+        let Some(offer) = w.offers.iter_mut().find(|o| o.leg == leg) else {
+            return;
+        };
+        offer.media.learn(&answer);
+        offer.media.codec = Some(codec);
+        if !offer.confirm {
+            self.connect(now, id, leg);
+            return;
+        }
+        // A direct line: the agent hears "press 1 to take this call" first.
+        offer.confirming = true;
+        let old = (offer.deadline, Timer::Offer(leg));
+        offer.deadline = now.mono + CONFIRM_WAIT;
+        let deadline = offer.deadline;
+        self.timers.remove(&old);
+        self.timers.insert((deadline, Timer::Offer(leg)));
+        self.media(MediaCommand::Configure {
+            leg,
+            remote: answer.addr,
+            codec,
+            dtmf_pt: answer.dtmf_pt,
+        });
+        self.media(MediaCommand::Play {
+            leg,
+            file: prompts::prompt(&sounds, language, "accept_call"),
+            looped: true,
+            tag,
+        });
+    }
+
+    /// A key from an offer's far end: 1 puts a confirming direct line through.
+    pub(super) fn offer_key(&mut self, now: Now, id: CallId, leg: LegId, key: char) {
+        let confirming = self
+            .held
+            .get(&id)
+            .and_then(|w| w.offer_of(leg))
+            .is_some_and(|o| o.confirming);
+        if confirming && key == '1' {
+            self.media(MediaCommand::StopPlay { leg });
+            self.connect(now, id, leg);
+        }
+    }
+
+    /// Is `leg` a direct line that answered and has not pressed 1 yet?
+    pub(super) fn offer_confirming(&self, id: CallId, leg: LegId) -> bool {
+        self.held
+            .get(&id)
+            .and_then(|w| w.offer_of(leg))
+            .is_some_and(|o| o.confirming)
+    }
+
+    /// Bridge the caller to the offer that answered; the held caller becomes a call.
+    fn connect(&mut self, now: Now, id: CallId, leg: LegId) {
         let Some(mut w) = self.held.remove(&id) else {
             return;
         };
@@ -338,8 +402,6 @@ impl Switchboard {
         }
         self.timers.remove(&(offer.deadline, Timer::Offer(leg)));
         self.clear_call_timers(id);
-        offer.media.learn(&answer);
-        offer.media.codec = Some(codec);
         let waited = w.waited(now);
         w.record.answered_at = Some(now.wall);
         w.record.wait_secs = Some(u32::try_from(waited.as_secs()).unwrap_or(u32::MAX));
@@ -356,12 +418,14 @@ impl Switchboard {
         self.store(line);
         let a = w.a;
         self.media(MediaCommand::StopPlay { leg: a });
-        self.media(MediaCommand::Configure {
-            leg,
-            remote: answer.addr,
-            codec,
-            dtmf_pt: answer.dtmf_pt,
-        });
+        if let (Some(remote), Some(codec)) = (offer.media.remote, offer.media.codec) {
+            self.media(MediaCommand::Configure {
+                leg,
+                remote,
+                codec,
+                dtmf_pt: offer.media.dtmf_pt,
+            });
+        }
         self.media(MediaCommand::Bridge { a, b: leg });
         if let Some(agent) = offer.agent {
             let live = self.agents.entry(now, agent);
@@ -675,6 +739,8 @@ impl Switchboard {
             target,
             media: LegMedia::default(),
             deadline,
+            confirm: false,
+            confirming: false,
         });
         self.legs.insert(leg, id);
         self.timers.insert((deadline, Timer::Offer(leg)));

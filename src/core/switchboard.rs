@@ -344,9 +344,10 @@ impl Switchboard {
             MediaEvent::PlayDone { leg, tag } if !self.is_offer(id, leg) => {
                 self.held_play_done(now, id, tag)
             }
-            MediaEvent::Dtmf { leg, digit, .. } if !self.is_offer(id, leg) => {
-                self.held_key(now, id, digit)
+            MediaEvent::Dtmf { leg, digit, .. } if self.is_offer(id, leg) => {
+                self.offer_key(now, id, leg, digit)
             }
+            MediaEvent::Dtmf { digit, .. } => self.held_key(now, id, digit),
             _ => {}
         }
     }
@@ -374,7 +375,11 @@ impl Switchboard {
                         .and_then(|w| w.group.and_then(|g| self.directory.group(g)))
                         .map_or(self.config.ring_timeout, |g| g.ring_timeout)
                         .as_secs();
-                    let why = format!("no answer within {secs} s");
+                    let why = if self.offer_confirming(id, leg) {
+                        "the direct line answered but nobody pressed 1 (voicemail?)".to_string()
+                    } else {
+                        format!("no answer within {secs} s")
+                    };
                     self.offer_failed(now, id, leg, 480, why, true);
                 }
                 Timer::MaxWait(id) => {

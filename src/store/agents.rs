@@ -47,6 +47,8 @@ pub struct NewAgent {
     pub answer_mode: AnswerMode,
     pub offline_answering: bool,
     pub allow_fallback: bool,
+    /// Calls to the direct number are put through only after the agent presses 1.
+    pub confirm_direct: bool,
 }
 
 /// A skill group to add: core's [`SkillGroup`](crate::core::SkillGroup) without its id.
@@ -382,8 +384,9 @@ pub(super) fn insert_agent(conn: &Connection, a: &NewAgent) -> Result<AgentId, S
     }
     conn.execute(
         "INSERT INTO agents (number, name, web_password, direct_number, bound_device_id,
-             softphone_device_id, answer_mode, offline_answering, allow_fallback, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             softphone_device_id, answer_mode, offline_answering, allow_fallback,
+             confirm_direct, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             a.number,
             a.name,
@@ -394,6 +397,7 @@ pub(super) fn insert_agent(conn: &Connection, a: &NewAgent) -> Result<AgentId, S
             a.answer_mode.as_str(),
             a.offline_answering,
             a.allow_fallback,
+            a.confirm_direct,
             now,
         ],
     )?;

@@ -90,7 +90,7 @@ impl Store {
         let mut agents = Vec::new();
         let mut stmt = self.conn.prepare(
             "SELECT id, number, name, direct_number, bound_device_id, softphone_device_id,
-                 answer_mode, offline_answering, allow_fallback
+                 answer_mode, offline_answering, allow_fallback, confirm_direct
              FROM agents ORDER BY id",
         )?;
         let mut rows = stmt.query([])?;
@@ -110,6 +110,7 @@ impl Store {
                 )?,
                 offline_answering: r.get(7)?,
                 allow_fallback: r.get(8)?,
+                confirm_direct: r.get(9)?,
                 groups: Vec::new(),
             });
         }

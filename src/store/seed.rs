@@ -287,6 +287,7 @@ fn seed_call_center(conn: &Connection, devices: &[DeviceId]) -> Result<SeededAge
                 answer_mode: AnswerMode::Device,
                 offline_answering: false,
                 allow_fallback: false,
+                confirm_direct: true,
             },
         )?;
         insert_member(conn, presales, agent, 1)?;

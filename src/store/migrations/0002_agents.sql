@@ -21,6 +21,8 @@ CREATE TABLE agents (
                         CHECK (answer_mode IN ('device', 'softphone', 'direct')),
     offline_answering   INTEGER NOT NULL DEFAULT 0 CHECK (offline_answering IN (0, 1)),
     allow_fallback      INTEGER NOT NULL DEFAULT 0 CHECK (allow_fallback IN (0, 1)),
+    -- A call to the direct number waits for "press 1" (voicemail never takes it).
+    confirm_direct      INTEGER NOT NULL DEFAULT 1 CHECK (confirm_direct IN (0, 1)),
     created_at          TEXT NOT NULL
 ) STRICT;
 
