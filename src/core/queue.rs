@@ -396,7 +396,7 @@ impl Switchboard {
             self.held.insert(id, w);
             return;
         };
-        let mut offer = w.offers.remove(index);
+        let offer = w.offers.remove(index);
         for other in std::mem::take(&mut w.offers) {
             self.cancel_offer(now, id, other, "another agent answered first");
         }
