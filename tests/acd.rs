@@ -696,6 +696,42 @@ fn higher_priority_callers_are_served_first() {
     hang_up(&mut w, plain);
     hang_up(&mut w, vip);
     w.assert_idle();
+
+    // A VIP customer, calling the plain line, goes ahead of a priority-5 line.
+    let mut dir = office(Strategy::LongestIdle);
+    dir.service_numbers.push(ServiceNumber {
+        number: "4008009999".into(),
+        trunk: CARRIER,
+        device: None,
+        flow: None,
+        group: Some(SALES),
+        priority: 5,
+        language: Language::ZhCn,
+    });
+    dir.vip_numbers = vec!["13812345678".into()];
+    let mut w = world(dir);
+    let (line5, _) = w.invite(
+        CallSource::Trunk(CARRIER),
+        "13900000002",
+        "4008009999",
+        Some(audio(4200, PCMA)),
+    );
+    let (vip, _) = customer(&mut w, "+8613812345678");
+    login(&mut w, "8001");
+    assert!(
+        w.trails[&2]
+            .iter()
+            .any(|l| l.kind == CallEventKind::AgentOffered),
+        "the VIP is offered first"
+    );
+    assert!(
+        !w.trails[&1]
+            .iter()
+            .any(|l| l.kind == CallEventKind::AgentOffered)
+    );
+    hang_up(&mut w, line5);
+    hang_up(&mut w, vip);
+    w.assert_idle();
 }
 
 #[test]
@@ -742,20 +778,51 @@ fn a_direct_line_is_put_through_only_once_the_agent_presses_1() {
     let mut dir = office(Strategy::LongestIdle);
     dir.agents[0].confirm_direct = true;
     let mut w = world(dir);
-    w.command(Command::Login { agent: "8001".into(), mode: Some(AnswerMode::Direct), by: StatusCause::Agent })
-        .unwrap();
+    w.command(Command::Login {
+        agent: "8001".into(),
+        mode: Some(AnswerMode::Direct),
+        by: StatusCause::Agent,
+    })
+    .unwrap();
     let (a, sent) = customer(&mut w, "13911112222");
     let (b, target) = rung(&sent)[0].clone();
-    assert_eq!(target, Target::Trunk { trunk: CARRIER, number: "13800138001".into() });
+    assert_eq!(
+        target,
+        Target::Trunk {
+            trunk: CARRIER,
+            number: "13800138001".into()
+        }
+    );
     answer(&mut w, b);
-    assert_eq!(played(&w, b), ["/sounds/zh-CN/accept_call.wav"], "有客户来电,接听请按1");
-    assert!(!w.media_commands().contains(&&MediaCommand::Bridge { a, b }), "not yet put through");
+    assert_eq!(
+        played(&w, b),
+        ["/sounds/zh-CN/accept_call.wav"],
+        "有客户来电,接听请按1"
+    );
+    assert!(
+        !w.media_commands().contains(&&MediaCommand::Bridge { a, b }),
+        "not yet put through"
+    );
     assert_eq!(state(&w, "8001"), AgentState::Ringing);
-    w.feed(Input::Media(MediaEvent::Dtmf { leg: b, digit: '5', duration_ms: 100 }));
+    w.feed(Input::Media(MediaEvent::Dtmf {
+        leg: b,
+        digit: '5',
+        duration_ms: 100,
+    }));
     assert!(!w.media_commands().contains(&&MediaCommand::Bridge { a, b }));
-    w.feed(Input::Media(MediaEvent::Dtmf { leg: b, digit: '1', duration_ms: 100 }));
-    assert!(w.media_commands().contains(&&MediaCommand::StopPlay { leg: b }));
-    assert!(w.media_commands().contains(&&MediaCommand::Bridge { a, b }), "1: put through");
+    w.feed(Input::Media(MediaEvent::Dtmf {
+        leg: b,
+        digit: '1',
+        duration_ms: 100,
+    }));
+    assert!(
+        w.media_commands()
+            .contains(&&MediaCommand::StopPlay { leg: b })
+    );
+    assert!(
+        w.media_commands().contains(&&MediaCommand::Bridge { a, b }),
+        "1: put through"
+    );
     assert_eq!(state(&w, "8001"), AgentState::Talking);
     hang_up(&mut w, a);
     w.advance(secs(10));
@@ -765,8 +832,12 @@ fn a_direct_line_is_put_through_only_once_the_agent_presses_1() {
     let mut dir = office(Strategy::LongestIdle);
     dir.agents[0].confirm_direct = true;
     let mut w = world(dir);
-    w.command(Command::Login { agent: "8001".into(), mode: Some(AnswerMode::Direct), by: StatusCause::Agent })
-        .unwrap();
+    w.command(Command::Login {
+        agent: "8001".into(),
+        mode: Some(AnswerMode::Direct),
+        by: StatusCause::Agent,
+    })
+    .unwrap();
     let (a, sent) = customer(&mut w, "13911112222");
     let b = rung(&sent)[0].0;
     answer(&mut w, b);
@@ -774,11 +845,17 @@ fn a_direct_line_is_put_through_only_once_the_agent_presses_1() {
     assert_eq!(hangups(&sent), vec![b], "the voicemail gets a BYE");
     assert_eq!(state(&w, "8001"), AgentState::Idle);
     assert!(
-        trail_details(&w, 1).iter().any(|d| d.contains("the direct line answered but nobody pressed 1")),
+        trail_details(&w, 1)
+            .iter()
+            .any(|d| d.contains("the direct line answered but nobody pressed 1")),
         "{:?}",
         trail_details(&w, 1)
     );
-    assert_eq!(w.row(1).answered_at, None, "the customer was never put through");
+    assert_eq!(
+        w.row(1).answered_at,
+        None,
+        "the customer was never put through"
+    );
     hang_up(&mut w, a);
     w.assert_idle();
 }

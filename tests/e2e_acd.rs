@@ -215,6 +215,15 @@ fn a_queue_call_reaches_the_longest_idle_agent_with_audio_and_ends_in_wrap_up() 
         "left: the customer only"
     );
 
+    // `callbox why call` tells who was offered the call and who took it.
+    let (ok, text) = cli(&t, &["why", "call", "1"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("queued") && text.contains("8001 free"),
+        "{text}"
+    );
+    assert!(text.contains("rang agent 8002"), "{text}");
+
     // The status log tells the whole story, in order.
     let store = callbox.store();
     let log = wait_for(secs(3), || {

@@ -660,3 +660,35 @@ fn play_tag(w: &World, to: LegId) -> u64 {
         })
         .unwrap()
 }
+
+#[test]
+fn an_uploaded_recording_plays_instead_of_the_built_in_prompt() {
+    let mut dir = office();
+    let upload = std::path::PathBuf::from("/var/lib/callbox/prompts/zh-CN/welcome_menu-1.mp3");
+    dir.prompt_files = vec![PromptFile {
+        language: Language::ZhCn,
+        name: "welcome_menu".into(),
+        file: upload.clone(),
+    }];
+    let mut w = world(dir);
+    let a = customer(&mut w, "13911112222");
+    let first = w.media_commands().iter().find_map(|m| match m {
+        MediaCommand::Play { leg, file, .. } if *leg == a => Some(file.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        first,
+        Some(upload),
+        "the admin's recording greets the caller"
+    );
+    key(&mut w, a, '1');
+    assert!(
+        w.media_commands().iter().any(|m| matches!(m, MediaCommand::Play { file, .. } if file.ends_with("sounds/zh-CN/please_wait.wav"))),
+        "prompts not replaced stay built in"
+    );
+    w.sip(SipEvent::HungUp {
+        leg: a,
+        cancelled: false,
+    });
+    w.assert_idle();
+}

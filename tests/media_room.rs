@@ -447,11 +447,12 @@ fn a_prompt_plays_at_8khz_pace_then_the_bridge_resumes_in_the_same_stream() {
 }
 
 #[test]
-fn stereo_44k_mp3_and_ogg_prompts_decode_too() {
+fn stereo_44k_mp3_ogg_and_flac_prompts_decode_too() {
     let dir = temp_dir("formats");
     let files = [
         sox_tone(&dir, "tone.mp3", &["-r", "44100", "-c", "2"]),
         sox_tone(&dir, "tone.ogg", &["-r", "48000", "-c", "2"]),
+        sox_tone(&dir, "tone.flac", &["-r", "16000", "-c", "1"]),
         sox_tone(&dir, "tone44.wav", &["-r", "44100", "-c", "2"]),
     ];
     let mut room = Room::start(LONG);

@@ -169,3 +169,38 @@ pub fn queue_number(config: &Config, rest: &[String]) -> Result<(), CliError> {
     println!("{number} now queues for {}", args.at(1, "")?);
     Ok(())
 }
+
+/// `why call ID`: the call row and its trail, as an admin asks "why did this call go
+/// where it went?" (who was offered it, in what order, who missed it and why).
+pub fn why_call(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(rest, &[], &[])?;
+    let raw = args.at(0, "the call id")?;
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| ArgError(format!("a call id is a number, got {raw:?}")))?;
+    let store = Store::open(&config.db_path())?;
+    let Some(call) = store.call(crate::core::CallId(id))? else {
+        return Err(ArgError(format!("no call has the id {id}")).into());
+    };
+    println!(
+        "call {id}: {} {} → {}, started {}",
+        call.direction.as_str(),
+        call.from_number,
+        call.to_number,
+        call.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    if let Some(cause) = &call.end_cause {
+        let by = call.hangup_by.map_or("?", |b| b.as_str());
+        println!("  ended: {cause} (by the {by})");
+    }
+    for e in store.call_events(crate::core::CallId(id))? {
+        let code = e.sip_code.map(|c| format!(" [{c}]")).unwrap_or_default();
+        println!(
+            "  {} {:<16} {}{code}",
+            e.at.format("%H:%M:%S"),
+            e.kind.as_str(),
+            e.detail
+        );
+    }
+    Ok(())
+}

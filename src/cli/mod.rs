@@ -8,7 +8,9 @@
 
 mod admin;
 mod args;
+mod ivr;
 mod live;
+mod prompts;
 
 use crate::config::Config;
 
@@ -28,7 +30,15 @@ pub const USAGE: &str =
   group add NAME [--strategy S] [--ring-timeout S] [--wrap-up S] [--max-wait S]
             [--overflow hangup|group:NAME|number:N] [--max-no-answer N]
             [--announce S] [--no-join-empty] [--leave-empty]
-  number queue SERVICE_NUMBER GROUP [--priority 0-9] [--language zh-CN|en]";
+  number queue SERVICE_NUMBER GROUP [--priority 0-9] [--language zh-CN|en]
+  number flow SERVICE_NUMBER FLOW|none
+  flow import NAME FILE.json      add or replace an IVR flow (start node and nodes, JSON)
+  flow export NAME
+  group exit GROUP KEY FLOW|none  a key that takes waiting callers to a flow
+  prompt set NAME FILE [--language zh-CN|en]   replace a prompt (WAV, MP3, OGG, FLAC)
+  prompt reset NAME [--language zh-CN|en]
+  customer vip NUMBER [--off]     VIP callers go first in every queue
+  why call ID                     the call's trail: who was offered it, and why";
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +54,10 @@ pub enum CliError {
 
 /// Is `command` one of these?
 pub fn handles(command: &str) -> bool {
-    matches!(command, "agents" | "why" | "agent" | "group" | "number")
+    matches!(
+        command,
+        "agents" | "why" | "agent" | "group" | "number" | "flow" | "prompt" | "customer"
+    )
 }
 
 /// Run `command` with its arguments `rest`.
@@ -54,11 +67,19 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
     match (command, sub) {
         ("agents", _) => live::agents(config),
         ("why", "agent") => live::why(config, tail),
-        ("why", _) => Err(ArgError("usage: callbox why agent NUMBER".into()).into()),
+        ("why", "call") => admin::why_call(config, tail),
+        ("why", _) => Err(ArgError("usage: callbox why agent NUMBER | why call ID".into()).into()),
         ("agent", "add") => admin::add_agent(config, tail),
         ("agent", "login" | "logout" | "state" | "mode") => live::control(config, sub, tail),
         ("group", "add") => admin::add_group(config, tail),
+        ("group", "exit") => ivr::group_exit(config, tail),
         ("number", "queue") => admin::queue_number(config, tail),
+        ("number", "flow") => ivr::number_flow(config, tail),
+        ("flow", "import") => ivr::import(config, tail),
+        ("flow", "export") => ivr::export(config, tail),
+        ("prompt", "set") => prompts::set(config, tail),
+        ("prompt", "reset") => prompts::reset(config, tail),
+        ("customer", "vip") => prompts::vip(config, tail),
         (_, other) => Err(ArgError(format!("unknown command: {command} {other}")).into()),
     }
 }

@@ -24,6 +24,10 @@ pub struct Directory {
     pub flows: Vec<Flow>,
     /// The busy reasons (忙碌原因) agents may choose from; any reason when empty.
     pub busy_reasons: Vec<String>,
+    /// Numbers of VIP customers, who go ahead of everyone in a queue.
+    pub vip_numbers: Vec<String>,
+    /// Prompts an admin replaced with a recording of their own.
+    pub prompt_files: Vec<PromptFile>,
     /// Digits a device dials before an outside number (default "9").
     pub outbound_prefix: String,
 }
@@ -86,8 +90,16 @@ pub struct ServiceNumber {
     pub language: Language,
 }
 
+/// A prompt replaced by an upload: `file` plays instead of the built-in one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptFile {
+    pub language: Language,
+    pub name: String,
+    pub file: std::path::PathBuf,
+}
+
 /// The language of a service number's prompts; names the folder under `sounds/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Language {
     #[default]
     ZhCn,

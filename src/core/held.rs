@@ -19,7 +19,6 @@ use super::ids::{AgentId, CallId, DeviceId, GroupId, LegId};
 use super::ivr::Session;
 use super::media_desc::MediaDesc;
 use super::msg::{CallEventKind, CallRecord, HangupBy, MediaCommand, SipCommand, StoreOp, Target};
-use super::prompts;
 use super::routing::Destination;
 use super::switchboard::{Switchboard, Timer};
 
@@ -216,7 +215,6 @@ impl Switchboard {
     /// (an IVR caller hears silence while the flow waits for a key). True when a
     /// prompt was started.
     pub(super) fn play_next(&mut self, id: CallId) -> bool {
-        let moh = prompts::music_on_hold(&self.config.sounds_dir);
         let tag = self.new_play_tag();
         let Some(w) = self.held.get_mut(&id) else {
             return false;
@@ -240,7 +238,7 @@ impl Switchboard {
                 w.playing = None;
                 MediaCommand::Play {
                     leg: a,
-                    file: moh,
+                    file: self.voice.music(w.language),
                     looped: true,
                     tag,
                 }
@@ -284,12 +282,11 @@ impl Switchboard {
     /// Play `prompt`, then hang up with `cause` (the end of an IVR, a queue's
     /// overflow to goodbye).
     pub(super) fn say_goodbye(&mut self, now: Now, id: CallId, prompt: &str, cause: String) {
-        let sounds = self.config.sounds_dir.clone();
         let Some(w) = self.held.get_mut(&id) else {
             return;
         };
         let offers = std::mem::take(&mut w.offers);
-        w.playlist = [prompts::prompt(&sounds, w.language, prompt)].into();
+        w.playlist = [self.voice.prompt(w.language, prompt)].into();
         w.leaving = Some(cause);
         w.ivr = None;
         for offer in offers {

@@ -115,7 +115,6 @@ impl Switchboard {
     }
 
     fn run_step(&mut self, now: Now, id: CallId, step: Step) {
-        let sounds = self.config.sounds_dir.clone();
         let Some(w) = self.held.get_mut(&id) else {
             return;
         };
@@ -124,10 +123,7 @@ impl Switchboard {
             Step::Play { prompts: names, .. } => {
                 self.timers.retain(|(_, t)| *t != Timer::Ivr(id));
                 let lang = w.language;
-                w.playlist = names
-                    .iter()
-                    .map(|n| prompts::prompt(&sounds, lang, n))
-                    .collect();
+                w.playlist = names.iter().map(|n| self.voice.prompt(lang, n)).collect();
                 if !self.play_next(id) {
                     self.ivr_prompts_done(now, id);
                 }

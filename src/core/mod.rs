@@ -48,8 +48,8 @@ mod switchboard;
 
 pub use command::{AgentView, Availability, Command, CommandError, Reply};
 pub use directory::{
-    Agent, AnswerMode, Device, Directory, Language, Membership, Overflow, QueueExit, ServiceNumber,
-    SkillGroup, Strategy, Trunk, TrunkRegistration,
+    Agent, AnswerMode, Device, Directory, Language, Membership, Overflow, PromptFile, QueueExit,
+    ServiceNumber, SkillGroup, Strategy, Trunk, TrunkRegistration,
 };
 pub use ids::{AgentId, CallId, DeviceId, GroupId, LegId, TrunkId};
 pub use media_desc::{Codec, Direction, MediaDesc};

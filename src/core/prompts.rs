@@ -4,9 +4,43 @@
 //! by `sounds/generate.sh`); music on hold is `moh/default.wav`. The switchboard
 //! only builds paths; the media room decodes and plays them.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::directory::Language;
+use super::directory::{Language, PromptFile};
+
+/// Where each prompt's file is: an admin's upload if there is one, else the built-in
+/// file under the sounds directory.
+#[derive(Debug, Clone, Default)]
+pub struct Voice {
+    sounds: PathBuf,
+    replaced: HashMap<(Language, String), PathBuf>,
+}
+
+impl Voice {
+    pub fn new(sounds: PathBuf, uploads: &[PromptFile]) -> Voice {
+        let replaced = uploads
+            .iter()
+            .map(|p| ((p.language, p.name.clone()), p.file.clone()))
+            .collect();
+        Voice { sounds, replaced }
+    }
+
+    pub fn prompt(&self, language: Language, name: &str) -> PathBuf {
+        match self.replaced.get(&(language, name.to_string())) {
+            Some(file) => file.clone(),
+            None => prompt(&self.sounds, language, name),
+        }
+    }
+
+    /// Music on hold: an upload named `moh` for the language, else the built-in.
+    pub fn music(&self, language: Language) -> PathBuf {
+        match self.replaced.get(&(language, "moh".to_string())) {
+            Some(file) => file.clone(),
+            None => music_on_hold(&self.sounds),
+        }
+    }
+}
 
 /// The file of prompt `name` in `language`.
 pub fn prompt(sounds: &Path, language: Language, name: &str) -> PathBuf {

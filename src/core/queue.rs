@@ -51,7 +51,6 @@ impl Switchboard {
         };
         let members = self.members_summary(now, group);
         let available = self.group_has_agents(group);
-        let sounds = self.config.sounds_dir.clone();
         let Some(w) = self.held.get_mut(&id) else {
             return;
         };
@@ -62,7 +61,7 @@ impl Switchboard {
         let detail = format!("waiting in queue {} ({members})", settings.name);
         let line = w.trail(now, CallEventKind::Queued, "system", None, detail);
         let row = super::msg::StoreOp::Call(Box::new(w.record.clone()));
-        w.playlist = [prompts::prompt(&sounds, w.language, greeting)].into();
+        w.playlist = [self.voice.prompt(w.language, greeting)].into();
         let a = w.a;
         self.store(row);
         self.store(line);
@@ -330,7 +329,6 @@ impl Switchboard {
             self.offer_failed(now, id, leg, 488, why, false);
             return;
         };
-        let sounds = self.config.sounds_dir.clone();
         let tag = self.new_play_tag();
         let Some(w) = self.held.get_mut(&id) else {
             return;
@@ -360,7 +358,7 @@ impl Switchboard {
         });
         self.media(MediaCommand::Play {
             leg,
-            file: prompts::prompt(&sounds, language, "accept_call"),
+            file: self.voice.prompt(language, "accept_call"),
             looped: true,
             tag,
         });
@@ -607,7 +605,6 @@ impl Switchboard {
         let minutes = (handle.as_secs() * position as u64)
             .div_ceil(60 * agents as u64)
             .max(1);
-        let sounds = self.config.sounds_dir.clone();
         let every = self.directory.group(group).and_then(|g| g.announce_every);
         let Some(w) = self.held.get_mut(&id) else {
             return;
@@ -619,10 +616,7 @@ impl Switchboard {
         names.push("wait_before".into());
         names.extend(prompts::number(u32::try_from(minutes).unwrap_or(99)));
         names.push("wait_after".into());
-        w.playlist = names
-            .iter()
-            .map(|n| prompts::prompt(&sounds, lang, n))
-            .collect();
+        w.playlist = names.iter().map(|n| self.voice.prompt(lang, n)).collect();
         self.play_next(id);
         if let Some(every) = every {
             self.timers.insert((now.mono + every, Timer::Announce(id)));

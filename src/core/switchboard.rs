@@ -24,8 +24,12 @@ use super::msg::{
     CallEventKind, CallRecord, CallSource, HangupBy, IncomingCall, MediaCommand, MediaEvent,
     SipCommand, SipEvent, StoreOp, Target,
 };
+use super::prompts::Voice;
 use super::routing::{Destination, NoRoute, route};
 use super::{Directory, Input, Now, Output};
+
+/// The queue priority of VIP customers, above any service number's (0-9).
+const VIP_PRIORITY: u8 = 10;
 
 /// The codecs we accept from callers, in our order of preference.
 pub(super) const SUPPORTED: [Codec; 2] = [Codec::Pcmu, Codec::Pcma];
@@ -90,6 +94,8 @@ pub struct Switchboard {
     /// Round-robin: the member position last offered, per group.
     pub(super) rr_last: HashMap<GroupId, usize>,
     pub(super) dice: Dice,
+    /// The prompts' files, uploads first.
+    pub(super) voice: Voice,
     /// Calls finished and their talk time, per group, for the expected wait.
     pub(super) handle_stats: HashMap<GroupId, (u32, Duration)>,
     next_call: i64,
@@ -103,6 +109,7 @@ impl Switchboard {
         Switchboard {
             next_call: config.first_call_id.max(1),
             dice: Dice::new(config.seed),
+            voice: Voice::new(config.sounds_dir.clone(), &directory.prompt_files),
             config,
             directory,
             calls: HashMap::new(),
@@ -133,7 +140,10 @@ impl Switchboard {
             Input::Sip(event) => self.handle_sip(now, event),
             Input::Media(event) => self.handle_media(now, event),
             Input::Timeout => self.handle_timeout(now),
-            Input::Reload(directory) => self.directory = *directory,
+            Input::Reload(directory) => {
+                self.voice = Voice::new(self.config.sounds_dir.clone(), &directory.prompt_files);
+                self.directory = *directory;
+            }
             Input::Command { id, command } => {
                 let result = self.command(now, command);
                 self.outputs.push_back(Output::Reply { id, result });
@@ -557,7 +567,16 @@ impl Switchboard {
             (None, Some(g)) => format!("queue {}", self.group_name(g)),
             (None, None) => String::new(),
         };
+        let vip = self
+            .directory
+            .vip_numbers
+            .iter()
+            .any(|n| super::routing::same_number(n, &record.from_number));
         let mut w = Held::new(now, record, a, offer, route, session);
+        if vip {
+            // Above every service number's own priority (0-9).
+            w.priority = VIP_PRIORITY;
+        }
         w.group = group;
         w.then = then;
         w.caller_device = device;

@@ -25,4 +25,10 @@ pub enum MediaError {
     /// The media thread has stopped (shut down, or it died).
     #[error("media room has stopped")]
     Stopped,
+    /// A recording offered as a prompt cannot be played.
+    #[error("{path}: {reason}")]
+    Unplayable {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }

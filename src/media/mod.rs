@@ -42,6 +42,17 @@ use crossbeam_channel::{SendTimeoutError, Sender};
 use mio::Waker;
 
 pub use error::MediaError;
+
+/// Decodes `path` the way a prompt is decoded for playing (WAV, MP3, OGG or FLAC, any
+/// rate, to 8 kHz mono) and returns its length in seconds: the check an upload must
+/// pass before it replaces a prompt. Slow for long files; not for the media thread.
+pub fn check_prompt(path: &std::path::Path) -> Result<f64, MediaError> {
+    let prompt = prompt::load(path).map_err(|reason| MediaError::Unplayable {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    Ok(prompt.frames() as f64 * 0.02)
+}
 pub use stats::MediaStats;
 
 use crate::core::{MediaCommand, MediaEvent};

@@ -17,6 +17,7 @@
 //! its recordings.
 
 mod agents;
+mod customers;
 mod error;
 mod flows;
 mod read;

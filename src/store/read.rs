@@ -18,7 +18,8 @@ use super::{Store, StoreError};
 use crate::core::ivr::FlowId;
 use crate::core::{
     Agent, AgentId, CallEventRecord, CallId, CallRecord, Device, DeviceId, Directory, GroupId,
-    Membership, Overflow, ServiceNumber, SkillGroup, Trunk, TrunkId, TrunkRegistration,
+    Language, Membership, Overflow, PromptFile, ServiceNumber, SkillGroup, Trunk, TrunkId,
+    TrunkRegistration,
 };
 
 const CALL_COLUMNS: &str = "id, direction, from_number, to_number, service_number, device_id,
@@ -81,8 +82,39 @@ impl Store {
                 .prepare("SELECT reason FROM busy_reasons ORDER BY position")?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<Vec<_>, _>>()?,
+            vip_numbers: self
+                .conn
+                .prepare("SELECT number FROM customers WHERE vip = 1 ORDER BY number")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?,
+            prompt_files: self.load_prompt_files()?,
             outbound_prefix: outbound_prefix.to_owned(),
         })
+    }
+
+    /// Prompts replaced by uploads, with their files made absolute.
+    fn load_prompt_files(&self) -> Result<Vec<PromptFile>, StoreError> {
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT language, name, file FROM prompts ORDER BY language, name")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let lang: String = r.get(0)?;
+            let name: String = r.get(1)?;
+            let language = Language::parse(&lang).ok_or_else(|| StoreError::BadRow {
+                table: "prompts",
+                key: format!("{lang}/{name}"),
+                what: format!("unknown language {lang:?}"),
+            })?;
+            let file: String = r.get(2)?;
+            out.push(PromptFile {
+                language,
+                name,
+                file: self.data_dir.join(file),
+            });
+        }
+        Ok(out)
     }
 
     /// Agents in id order, each with their memberships in group order.

@@ -45,6 +45,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "ivr",
         sql: include_str!("migrations/0004_ivr.sql"),
     },
+    Migration {
+        version: 5,
+        name: "customers and prompts",
+        sql: include_str!("migrations/0005_customers_prompts.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

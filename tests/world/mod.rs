@@ -54,6 +54,8 @@ pub fn demo_directory() -> Directory {
         groups: Vec::new(),
         flows: Vec::new(),
         busy_reasons: Vec::new(),
+        vip_numbers: Vec::new(),
+        prompt_files: Vec::new(),
         outbound_prefix: "9".into(),
     }
 }
