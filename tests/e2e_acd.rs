@@ -378,3 +378,53 @@ fn an_agent_added_from_the_command_line_takes_calls_without_a_restart() {
     assert!(ok, "any reason goes while the admin has set none: {text}");
     assert!(text.contains("busy (忙碌: 午饭)"), "{text}");
 }
+
+#[test]
+fn agents_stay_logged_in_across_a_restart_and_a_cut_call_is_closed_in_their_log() {
+    let t = TestDir::new("e2e-restart").unwrap();
+    let CallCenter {
+        callbox,
+        mut phones,
+    } = call_center(&t);
+    login(&callbox, "8001", "device");
+    login(&callbox, "8002", "device");
+    let (code, body) = json(
+        callbox.http,
+        "POST",
+        "/api/v1/agents/8001/state",
+        r#"{"state":"busy","reason":"会议"}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+
+    // 8002 is talking to a customer when the box is killed.
+    let carrier = Sipp::scenario("carrier", "trunk_call.xml", t.path())
+        .remote(callbox.sip)
+        .local_ip(CARRIER_IP)
+        .service(SERVICE)
+        .duration_ms(20000)
+        .timeout(Duration::from_secs(30))
+        .spawn()
+        .unwrap();
+    phones[1].wait_event("CALL_ESTABLISHED", secs(10)).unwrap();
+    assert!(wait_until(secs(3), || agent_state(&callbox, "8002") == "talking"));
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &callbox.pid().to_string()])
+        .status();
+    drop(carrier);
+    drop(callbox);
+
+    let restarted = Prepared::new(t.path()).unwrap().start().unwrap();
+    assert_eq!(agent_state(&restarted, "8001"), "busy", "still busy after the restart");
+    assert_eq!(agent_state(&restarted, "8002"), "idle", "logged in, and free again");
+    let store = restarted.store();
+    let id = store.agent_by_number("8002").unwrap().unwrap().0;
+    let log = store.agent_status_log(id, 10).unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.from.as_str(), "talking");
+    assert_eq!(last.detail, "callbox restarted; the call in progress was cut");
+    for pair in log.windows(2) {
+        assert_eq!(pair[0].to, pair[1].from, "the log stays one chain");
+    }
+    let call = restarted.ended_call(1, Duration::from_secs(5));
+    assert_eq!(call.end_cause.as_deref().map(|c| c.contains("interrupted")), Some(true), "{call:?}");
+}

@@ -215,9 +215,11 @@ fn print_demo(demo: &store::DemoSeed, config: &Config, sip_port: u16) {
     }
     println!();
     println!(
-        "Agents of skill group {} (service number {} queues for it), each on a demo phone:",
+        "Service number {} answers with the menu {}: 1 for {}, 2 for {}. Agents, each on a demo phone:",
+        demo.service_number,
+        store::DEMO_FLOW_NAME,
         store::DEMO_GROUP_NAME,
-        demo.service_number
+        store::DEMO_AFTER_SALES_GROUP_NAME,
     );
     for ((number, name, web, sip), (phone, _)) in demo.agents.iter().zip(&demo.devices) {
         println!(
@@ -226,7 +228,7 @@ fn print_demo(demo: &store::DemoSeed, config: &Config, sip_port: u16) {
     }
     if let (Some((agent, ..)), Some((caller, _))) = (demo.agents.first(), demo.devices.get(1)) {
         println!(
-            "Log an agent in with `callbox agent login {agent}`, then call {} from {caller}: you wait in the queue with music until {agent} answers.",
+            "Log an agent in with `callbox agent login {agent}`, then call {} from {caller} and press 1: you wait with music until {agent} answers. `callbox why agent {agent}` says why an agent does or does not get calls; 0000 from a phone opens its menu (bind, sign in, sign out).",
             demo.service_number
         );
     }
