@@ -414,17 +414,32 @@ fn agents_stay_logged_in_across_a_restart_and_a_cut_call_is_closed_in_their_log(
     drop(callbox);
 
     let restarted = Prepared::new(t.path()).unwrap().start().unwrap();
-    assert_eq!(agent_state(&restarted, "8001"), "busy", "still busy after the restart");
-    assert_eq!(agent_state(&restarted, "8002"), "idle", "logged in, and free again");
+    assert_eq!(
+        agent_state(&restarted, "8001"),
+        "busy",
+        "still busy after the restart"
+    );
+    assert_eq!(
+        agent_state(&restarted, "8002"),
+        "idle",
+        "logged in, and free again"
+    );
     let store = restarted.store();
     let id = store.agent_by_number("8002").unwrap().unwrap().0;
     let log = store.agent_status_log(id, 10).unwrap();
     let last = log.last().unwrap();
     assert_eq!(last.from.as_str(), "talking");
-    assert_eq!(last.detail, "callbox restarted; the call in progress was cut");
+    assert_eq!(
+        last.detail,
+        "callbox restarted; the call in progress was cut"
+    );
     for pair in log.windows(2) {
         assert_eq!(pair[0].to, pair[1].from, "the log stays one chain");
     }
     let call = restarted.ended_call(1, Duration::from_secs(5));
-    assert_eq!(call.end_cause.as_deref().map(|c| c.contains("interrupted")), Some(true), "{call:?}");
+    assert_eq!(
+        call.end_cause.as_deref().map(|c| c.contains("interrupted")),
+        Some(true),
+        "{call:?}"
+    );
 }

@@ -10,23 +10,20 @@
 
 mod common;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use callbox::core::ivr::{Choice, Node, NodeId, NodeKind};
-use callbox::core::{AnswerMode as Mode, Codec, GroupId, Language};
-use callbox::store::{NewAgent, NewDevice, NewFlow, NewGroup, NewTrunk};
+use callbox::core::{GroupId, Language};
+use callbox::store::{NewFlow, NewGroup};
 use common::TestDir;
 use common::audio::{has_tone, read_channel};
-use common::baresip::{AnswerMode, Baresip, BaresipOpts};
 use common::callbox::{Callbox, Prepared};
-use common::http::json;
+use common::center::{CARRIER_IP, agent, agent_view, carrier, desk, desk_phone};
 use common::ports;
 use common::sipp::Sipp;
 use common::wait::{secs, wait_until};
 
 const SERVICE: &str = "4008001234";
-const CARRIER_IP: &str = "127.0.0.2";
 
 struct Site {
     callbox: Callbox,
@@ -38,32 +35,12 @@ struct Site {
 /// through the menu flow when `menu`.
 fn site(t: &TestDir, menu: bool) -> Site {
     let mut p = Prepared::new(t.path()).unwrap();
-    let mut phones = Vec::new();
-    for user in ["1001", "1002", "1003"] {
-        phones.push(
-            p.store
-                .add_device(&NewDevice {
-                    user: user.into(),
-                    password: format!("pw-{user}"),
-                    name: format!("desk {user}"),
-                    static_contact: None,
-                })
-                .unwrap(),
-        );
-    }
+    let phones: Vec<_> = ["1001", "1002", "1003"]
+        .iter()
+        .map(|u| desk(&mut p.store, u))
+        .collect();
     let carrier_port = ports::free_port();
-    let trunk = p
-        .store
-        .add_trunk(&NewTrunk {
-            name: "carrier".into(),
-            host: format!("{CARRIER_IP}:{carrier_port}"),
-            inbound_peers: vec![CARRIER_IP.parse::<IpAddr>().unwrap()],
-            outbound_proxy: None,
-            register: None,
-            caller_id: "4000000000".into(),
-            codecs: vec![Codec::Pcma, Codec::Pcmu],
-        })
-        .unwrap();
+    let trunk = carrier(&mut p.store, carrier_port);
     p.store.add_service_number(SERVICE, trunk, None).unwrap();
     let mut group = NewGroup::new("售前");
     group.wrap_up = Duration::ZERO;
@@ -73,22 +50,9 @@ fn site(t: &TestDir, menu: bool) -> Site {
         .unwrap();
     // Agent numbers without a digit twice in a row: see tests/sipp/trunk_sign_in.xml.
     for (i, number) in ["8101", "8102"].iter().enumerate() {
-        let agent = p
-            .store
-            .add_agent(&NewAgent {
-                number: (*number).into(),
-                name: format!("agent {number}"),
-                web_password: "secret-pw".into(),
-                sip_password: None,
-                direct_number: Some(format!("1380013800{}", i + 1)),
-                bound_device: Some(phones[i]),
-                answer_mode: Mode::Device,
-                offline_answering: false,
-                allow_fallback: false,
-                confirm_direct: true,
-            })
-            .unwrap();
-        p.store.add_member(sales, agent, 1).unwrap();
+        let direct = format!("1380013800{}", i + 1);
+        let id = agent(&mut p.store, number, Some(phones[i]), Some(&direct));
+        p.store.add_member(sales, id, 1).unwrap();
     }
     if menu {
         let flow = p.store.add_flow(&menu_flow(sales)).unwrap();
@@ -129,43 +93,16 @@ fn menu_flow(sales: GroupId) -> NewFlow {
     }
 }
 
-fn phone(t: &TestDir, callbox: &Callbox, user: &str, tone: u32) -> Baresip {
-    let mut phone = Baresip::start(
-        BaresipOpts::new(&format!("desk{user}"))
-            .user(user)
-            .register(callbox.sip, &format!("pw-{user}"))
-            .tone(tone)
-            .answer(AnswerMode::Auto),
-        t.path(),
-    )
-    .unwrap();
-    phone.wait_registered(secs(5)).unwrap();
-    phone
-}
-
 fn login(callbox: &Callbox, number: &str) {
-    let (code, body) = json(
-        callbox.http,
-        "POST",
-        &format!("/api/v1/agents/{number}/login"),
-        "{}",
-    );
-    assert_eq!(code, 200, "{body}");
-}
-
-fn agent(callbox: &Callbox, number: &str) -> serde_json::Value {
-    let (_, list) = json(callbox.http, "GET", "/api/v1/agents", "");
-    list.as_array()
-        .and_then(|l| l.iter().find(|a| a["number"] == number).cloned())
-        .unwrap_or_default()
+    common::center::login(callbox, number, None);
 }
 
 #[test]
 fn a_menu_key_leads_to_the_queue_and_the_longest_idle_agent_answers() {
     let t = TestDir::new("e2e-ivr-menu").unwrap();
     let Site { callbox, .. } = site(&t, true);
-    let mut desk1 = phone(&t, &callbox, "1001", 700);
-    let mut desk2 = phone(&t, &callbox, "1002", 1300);
+    let mut desk1 = desk_phone(&t, &callbox, "1001", 700);
+    let mut desk2 = desk_phone(&t, &callbox, "1002", 1300);
     login(&callbox, "8102");
     login(&callbox, "8101");
 
@@ -226,7 +163,7 @@ fn an_agent_signs_in_from_their_mobile_and_the_next_queue_call_reaches_it() {
         callbox,
         carrier_port,
     } = site(&t, false);
-    assert_eq!(agent(&callbox, "8101")["state"], "offline");
+    assert_eq!(agent_view(&callbox, "8101")["state"], "offline");
 
     let mobile = Sipp::scenario("mobile", "trunk_sign_in.xml", t.path())
         .remote(callbox.sip)
@@ -243,7 +180,7 @@ fn an_agent_signs_in_from_their_mobile_and_the_next_queue_call_reaches_it() {
         outcome.describe(),
         callbox.log_tail()
     );
-    let a = agent(&callbox, "8101");
+    let a = agent_view(&callbox, "8101");
     assert_eq!(a["state"], "idle", "{a}");
     assert_eq!(a["mode"], "direct", "{a}");
 
@@ -302,7 +239,7 @@ fn an_agent_signs_in_from_their_mobile_and_the_next_queue_call_reaches_it() {
 fn a_phone_bound_with_0000_rings_for_that_agent() {
     let t = TestDir::new("e2e-ivr-0000").unwrap();
     let Site { callbox, .. } = site(&t, false);
-    let mut desk3 = phone(&t, &callbox, "1003", 900);
+    let mut desk3 = desk_phone(&t, &callbox, "1003", 900);
 
     // Phone 1003 dials 0000, presses 1, keys 8102#.
     let keys = Sipp::scenario("desk1003-keys", "phone_feature.xml", t.path())

@@ -16,6 +16,7 @@ pub mod baresip;
 pub mod baresip_config;
 pub mod baresip_ctrl;
 pub mod callbox;
+pub mod center;
 pub mod error;
 pub mod http;
 pub mod office;

@@ -5,19 +5,15 @@
 //! The carrier's address is not 127.0.0.1 on purpose: phones live there, and a
 //! phone must never be taken for the trunk.
 
-use std::net::IpAddr;
-
-use callbox::core::Codec;
-use callbox::store::{NewDevice, NewTrunk};
-
 use super::TestDir;
 use super::baresip::{AnswerMode, Baresip, BaresipOpts};
 use super::callbox::{Callbox, Prepared};
+use super::center;
 use super::ports;
 use super::wait::secs;
 
 pub const SERVICE: &str = "4008001234";
-pub const CARRIER_IP: &str = "127.0.0.2";
+pub use super::center::CARRIER_IP;
 /// The tone the desk phone sends.
 pub const DESK_TONE: u32 = 1000;
 
@@ -42,26 +38,9 @@ impl Office {
     ) -> Office {
         let mut prepared = Prepared::new(t.path()).unwrap();
         adjust(&mut prepared);
-        let device = NewDevice {
-            user: "1001".into(),
-            password: "pw-1001".into(),
-            name: "desk".into(),
-            static_contact: None,
-        };
-        let desk_id = prepared.store.add_device(&device).unwrap();
+        let desk_id = center::desk(&mut prepared.store, "1001");
         let carrier_port = ports::free_port();
-        let trunk = prepared
-            .store
-            .add_trunk(&NewTrunk {
-                name: "carrier".into(),
-                host: format!("{CARRIER_IP}:{carrier_port}"),
-                inbound_peers: vec![CARRIER_IP.parse::<IpAddr>().unwrap()],
-                outbound_proxy: None,
-                register: None,
-                caller_id: "4000000000".into(),
-                codecs: vec![Codec::Pcma, Codec::Pcmu],
-            })
-            .unwrap();
+        let trunk = center::carrier(&mut prepared.store, carrier_port);
         prepared
             .store
             .add_service_number(SERVICE, trunk, Some(desk_id))
