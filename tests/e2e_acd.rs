@@ -377,6 +377,28 @@ fn an_agent_added_from_the_command_line_takes_calls_without_a_restart() {
     let (ok, text) = cli(&t, &["agent", "state", "8009", "busy", "午饭"]);
     assert!(ok, "any reason goes while the admin has set none: {text}");
     assert!(text.contains("busy (忙碌: 午饭)"), "{text}");
+
+    // Once the admin sets the reasons, only those go.
+    let (ok, text) = cli(&t, &["busy-reasons", "会议", "培训"]);
+    assert!(ok, "{text}");
+    let refused = wait_until(secs(5), || {
+        let (ok, text) = cli(&t, &["agent", "state", "8009", "busy", "午饭"]);
+        !ok && text.contains("not one of the busy reasons")
+    });
+    assert!(refused, "a reason not on the admin's list is refused");
+    let (ok, text) = cli(&t, &["agent", "state", "8009", "busy", "培训"]);
+    assert!(ok, "{text}");
+
+    // The status log shows every change with its cause.
+    let (ok, text) = cli(&t, &["agent", "log", "8009"]);
+    assert!(ok, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].contains("offline → idle  [agent · direct]"),
+        "{text}"
+    );
+    assert!(lines[2].contains("busy → busy (培训)"), "{text}");
 }
 
 #[test]

@@ -204,3 +204,83 @@ pub fn why_call(config: &Config, rest: &[String]) -> Result<(), CliError> {
     }
     Ok(())
 }
+
+fn agent_id(store: &Store, number: &str) -> Result<crate::core::AgentId, CliError> {
+    Ok(store
+        .agent_by_number(number)?
+        .ok_or_else(|| ArgError(format!("no agent has the number {number}")))?
+        .0)
+}
+
+/// `agent bind NUMBER DEVICE_USER|none`: the desk phone the agent answers on.
+pub fn bind(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(rest, &[], &[])?;
+    let (mut store, dir) = open(config)?;
+    let number = args.at(0, "the agent number")?;
+    let agent = agent_id(&store, number)?;
+    let device = match args.at(1, "the phone's user (or none)")? {
+        "none" => None,
+        user => Some(
+            dir.device_by_user(user)
+                .map(|d| d.id)
+                .ok_or_else(|| ArgError(format!("no device has the user {user:?}")))?,
+        ),
+    };
+    store.bind_device(agent, device)?;
+    println!("agent {number} bound to {}", args.at(1, "")?);
+    Ok(())
+}
+
+/// `agent join NUMBER GROUP[:LEVEL]`: a membership, or a new level for one.
+pub fn join(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(rest, &[], &[])?;
+    let (mut store, dir) = open(config)?;
+    let number = args.at(0, "the agent number")?;
+    let agent = agent_id(&store, number)?;
+    let spec = args.at(1, "the skill group (NAME or NAME:LEVEL)")?;
+    let (name, level) = match spec.rsplit_once(':') {
+        Some((g, l)) => (
+            g,
+            l.parse::<u32>()
+                .map_err(|_| ArgError(format!("{spec}: the level must be a number")))?,
+        ),
+        None => (spec, 1),
+    };
+    store.add_member(group_id(&dir, name)?, agent, level)?;
+    println!("agent {number} is in {name} at level {level}");
+    Ok(())
+}
+
+/// `agent log NUMBER [--limit N]`: the status log, oldest first (S20: why did I get
+/// calls while off duty?).
+pub fn log(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(rest, &["limit"], &[])?;
+    let store = Store::open(&config.db_path())?;
+    let number = args.at(0, "the agent number")?;
+    let agent = agent_id(&store, number)?;
+    let limit = args.number::<usize>("limit")?.unwrap_or(50);
+    for row in store.agent_status_log(agent, limit)? {
+        let reason = row.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+        let mode = row.mode.map_or("-", |m| m.as_str());
+        let call = row.call.map(|c| format!(" {c}")).unwrap_or_default();
+        println!(
+            "{} {} → {}{reason}  [{} · {mode}{call}] {}",
+            row.at.format("%Y-%m-%d %H:%M:%S"),
+            row.from.as_str(),
+            row.to.as_str(),
+            row.cause.as_str(),
+            row.detail
+        );
+    }
+    Ok(())
+}
+
+/// `busy-reasons REASON...`: the reasons agents may choose when busy (replaces the
+/// list; none: any reason).
+pub fn busy_reasons(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(rest, &[], &[])?;
+    let reasons: Vec<&str> = args.positional.iter().map(String::as_str).collect();
+    Store::open(&config.db_path())?.set_busy_reasons(&reasons)?;
+    println!("busy reasons: {}", reasons.join(", "));
+    Ok(())
+}

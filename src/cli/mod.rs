@@ -24,6 +24,9 @@ pub const USAGE: &str =
   agent logout NUMBER
   agent state NUMBER idle|rest|busy [REASON]
   agent mode NUMBER MODE
+  agent log NUMBER [--limit N]    the agent's status log, with the cause of each change
+  agent bind NUMBER PHONE|none    the desk phone the agent answers on
+  agent join NUMBER GROUP[:LEVEL] put the agent in a skill group
   agent add NUMBER NAME --password PW [--sip-password PW] [--direct NUMBER]
             [--device USER] [--mode MODE] [--group NAME[:LEVEL]]...
             [--offline-answering] [--fallback] [--no-confirm]
@@ -38,6 +41,7 @@ pub const USAGE: &str =
   prompt set NAME FILE [--language zh-CN|en]   replace a prompt (WAV, MP3, OGG, FLAC)
   prompt reset NAME [--language zh-CN|en]
   customer vip NUMBER [--off]     VIP callers go first in every queue
+  busy-reasons REASON...          the busy reasons agents choose from
   why call ID                     the call's trail: who was offered it, and why";
 
 /// Why a command failed.
@@ -56,7 +60,15 @@ pub enum CliError {
 pub fn handles(command: &str) -> bool {
     matches!(
         command,
-        "agents" | "why" | "agent" | "group" | "number" | "flow" | "prompt" | "customer"
+        "agents"
+            | "why"
+            | "agent"
+            | "group"
+            | "number"
+            | "flow"
+            | "prompt"
+            | "customer"
+            | "busy-reasons"
     )
 }
 
@@ -70,6 +82,10 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
         ("why", "call") => admin::why_call(config, tail),
         ("why", _) => Err(ArgError("usage: callbox why agent NUMBER | why call ID".into()).into()),
         ("agent", "add") => admin::add_agent(config, tail),
+        ("agent", "bind") => admin::bind(config, tail),
+        ("agent", "join") => admin::join(config, tail),
+        ("agent", "log") => admin::log(config, tail),
+        ("busy-reasons", _) => admin::busy_reasons(config, rest),
         ("agent", "login" | "logout" | "state" | "mode") => live::control(config, sub, tail),
         ("group", "add") => admin::add_group(config, tail),
         ("group", "exit") => ivr::group_exit(config, tail),
