@@ -65,12 +65,17 @@ fn a_flow_is_imported_routed_to_and_exported_the_same() {
     assert_eq!(code, 0, "{out}");
     let (code, out) = callbox(&config, &["group", "exit", "售前", "*", "菜单"]);
     assert_eq!(code, 0, "{out}");
+    let (code, out) = callbox(&config, &["number", "language", "4008001234", "en"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = callbox(&config, &["number", "language", "4008009999", "en"]);
+    assert_ne!(code, 0, "an unknown number is refused: {out}");
 
     let store = Store::open(&dir.path().join("var/callbox.db")).unwrap();
     let d = store.load_directory("9").unwrap();
     let flow = &d.flows[0];
     assert_eq!(flow.name, "菜单");
     assert_eq!(d.service_numbers[0].flow, Some(flow.id));
+    assert_eq!(d.service_numbers[0].language, Language::En);
     assert_eq!(d.groups[0].exit.map(|e| e.key), Some('*'));
 
     let (code, out) = callbox(&config, &["flow", "export", "菜单"]);

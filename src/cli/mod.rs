@@ -35,6 +35,7 @@ pub const USAGE: &str =
             [--announce S] [--no-join-empty] [--leave-empty]
   number queue SERVICE_NUMBER GROUP [--priority 0-9] [--language zh-CN|en]
   number flow SERVICE_NUMBER FLOW|none
+  number language SERVICE_NUMBER zh-CN|en
   flow import NAME FILE.json      add or replace an IVR flow (start node and nodes, JSON)
   flow export NAME
   group exit GROUP KEY FLOW|none  a key that takes waiting callers to a flow
@@ -91,6 +92,7 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
         ("group", "exit") => ivr::group_exit(config, tail),
         ("number", "queue") => admin::queue_number(config, tail),
         ("number", "flow") => ivr::number_flow(config, tail),
+        ("number", "language") => prompts::number_language(config, tail),
         ("flow", "import") => ivr::import(config, tail),
         ("flow", "export") => ivr::export(config, tail),
         ("prompt", "set") => prompts::set(config, tail),

@@ -76,3 +76,15 @@ pub fn vip(config: &Config, rest: &[String]) -> Result<(), CliError> {
     println!("{number} is {words}");
     Ok(())
 }
+
+/// `number language SERVICE_NUMBER zh-CN|en`
+pub fn number_language(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(rest, &[], &[])?;
+    let number = args.at(0, "the service number")?;
+    let word = args.at(1, "the language (zh-CN or en)")?;
+    let lang = Language::parse(word)
+        .ok_or_else(|| ArgError(format!("expected zh-CN or en, got {word:?}")))?;
+    Store::open(&config.db_path())?.set_service_number_language(number, lang)?;
+    println!("callers of {number} hear {word} prompts");
+    Ok(())
+}

@@ -62,6 +62,11 @@ impl Switchboard {
         let line = w.trail(now, CallEventKind::Queued, "system", None, detail);
         let row = super::msg::StoreOp::Call(Box::new(w.record.clone()));
         w.playlist = [self.voice.prompt(w.language, greeting)].into();
+        if settings.exit.is_some_and(|e| e.key == '*') {
+            // "返回主菜单请按星号键" names the star key; other keys have no prompt.
+            w.playlist
+                .push_back(self.voice.prompt(w.language, "exit_key_hint"));
+        }
         let a = w.a;
         self.store(row);
         self.store(line);
@@ -616,6 +621,14 @@ impl Switchboard {
         names.push("wait_before".into());
         names.extend(prompts::number(u32::try_from(minutes).unwrap_or(99)));
         names.push("wait_after".into());
+        if self
+            .directory
+            .group(group)
+            .and_then(|g| g.exit)
+            .is_some_and(|e| e.key == '*')
+        {
+            names.push("exit_key_hint".into());
+        }
         w.playlist = names.iter().map(|n| self.voice.prompt(lang, n)).collect();
         self.play_next(id);
         if let Some(every) = every {

@@ -84,6 +84,25 @@ impl Store {
         Ok(())
     }
 
+    /// The language the callers of service `number` hear prompts in.
+    pub fn set_service_number_language(
+        &mut self,
+        number: &str,
+        language: Language,
+    ) -> Result<(), StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE service_numbers SET language = ?2 WHERE number = ?1",
+            params![number, language.as_str()],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "service number",
+                value: format!("{number:?}"),
+            });
+        }
+        Ok(())
+    }
+
     /// The data directory recordings and uploaded prompts live under.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
