@@ -769,7 +769,11 @@ fn offline_answering_rings_the_direct_number_and_says_so() {
         AgentState::Offline,
         "after the call 8001 is logged out again"
     );
-    assert_eq!(w.status_log[0].mode, Some(AnswerMode::Direct));
+    assert!(
+        w.status_log[0].offline_answering,
+        "the log says offline answering"
+    );
+    assert_eq!(w.status_log[0].mode, None, "8001 chose no mode: logged out");
     w.assert_idle();
 }
 
@@ -873,7 +877,8 @@ fn a_gone_phone_falls_back_to_the_direct_line_and_comes_back() {
     });
     let (_, _, detail) = w.agent_rows(A1).last().cloned().unwrap();
     assert_eq!(detail, "phone 1001 unregistered → direct line");
-    assert_eq!(w.status_log.last().unwrap().mode, Some(AnswerMode::Direct));
+    let row = w.status_log.last().unwrap();
+    assert_eq!((row.mode, row.fallback), (Some(AnswerMode::Device), true));
     let (a, sent) = customer(&mut w, "13911112222");
     assert_eq!(
         rung(&sent)[0].1,
@@ -1013,6 +1018,8 @@ fn a_restart_keeps_agents_logged_in_and_closes_cut_calls_in_the_log() {
         state,
         reason: None,
         mode: Some(AnswerMode::Device),
+        fallback: false,
+        offline_answering: false,
         since,
     };
     let now = w.now();
@@ -1230,4 +1237,262 @@ fn thousands_of_random_events_never_break_the_rules() {
         );
         w.assert_idle();
     }
+}
+
+// ------------------------------------------------------------ edges found in review
+
+fn open_media(w: &World) -> Vec<LegId> {
+    let mut open = std::collections::BTreeSet::new();
+    for m in w.media_commands() {
+        match m {
+            MediaCommand::Open { leg } => {
+                open.insert(*leg);
+            }
+            MediaCommand::Close { leg } => {
+                open.remove(leg);
+            }
+            _ => {}
+        }
+    }
+    open.into_iter().collect()
+}
+
+#[test]
+fn an_agent_phone_that_hangs_up_while_ringing_leaves_no_media_open() {
+    let mut w = world(office(Strategy::LongestIdle));
+    login(&mut w, "8001");
+    let (a, sent) = customer(&mut w, "13911112222");
+    let leg = rung(&sent)[0].0;
+    hang_up(&mut w, leg);
+    assert!(
+        !open_media(&w).contains(&leg),
+        "the offer's RTP port is closed"
+    );
+    hang_up(&mut w, a);
+    w.assert_idle();
+}
+
+#[test]
+fn a_second_call_to_a_talking_agent_does_not_free_them() {
+    let mut w = world(office(Strategy::LongestIdle));
+    login(&mut w, "8001");
+    let (x, sent) = w.invite(
+        CallSource::Device(DeviceId(2)),
+        "1002",
+        "1001",
+        Some(audio(4000, PCMA)),
+    );
+    answer(&mut w, rung(&sent)[0].0);
+    assert_eq!(state(&w, "8001"), AgentState::Talking);
+    let (_y, sent) = w.invite(
+        CallSource::Device(DeviceId(3)),
+        "1003",
+        "1001",
+        Some(audio(4100, PCMA)),
+    );
+    w.sip(SipEvent::Rejected {
+        leg: rung(&sent)[0].0,
+        code: 486,
+        reason: "Busy Here".into(),
+    });
+    assert_eq!(
+        state(&w, "8001"),
+        AgentState::Talking,
+        "still on the first call"
+    );
+    let (c, sent) = customer(&mut w, "13911112222");
+    assert!(
+        rung(&sent).is_empty(),
+        "a talking agent is not offered a queue call"
+    );
+    hang_up(&mut w, x);
+    assert_eq!(
+        state(&w, "8001"),
+        AgentState::Ringing,
+        "free at last, and offered the caller"
+    );
+    hang_up(&mut w, c);
+    w.assert_idle();
+}
+
+#[test]
+fn an_earlier_wrap_up_timer_does_not_cut_a_later_wrap_up_short() {
+    let mut dir = office(Strategy::LongestIdle);
+    dir.groups[0].wrap_up = secs(30);
+    let mut w = world(dir);
+    login(&mut w, "8001");
+    let (a, sent) = customer(&mut w, "13911112222");
+    answer(&mut w, rung(&sent)[0].0);
+    hang_up(&mut w, a);
+    w.advance(secs(5));
+    let (own, sent) = w.invite(
+        CallSource::Device(DeviceId(1)),
+        "1001",
+        "1002",
+        Some(audio(4000, PCMA)),
+    );
+    assert_eq!(rung(&sent).len(), 1);
+    hang_up(&mut w, own);
+    w.advance(secs(5));
+    let (a2, sent) = customer(&mut w, "13911113333");
+    answer(&mut w, rung(&sent)[0].0);
+    w.advance(secs(2));
+    hang_up(&mut w, a2);
+    w.advance(secs(19));
+    assert_eq!(
+        state(&w, "8001"),
+        AgentState::WrapUp,
+        "the first wrap-up's timer changes nothing"
+    );
+    w.advance(secs(11));
+    assert_eq!(
+        state(&w, "8001"),
+        AgentState::Idle,
+        "30 s after the second call"
+    );
+    w.assert_idle();
+}
+
+#[test]
+fn a_caller_sent_to_a_number_when_the_queue_empties_is_sent_once() {
+    let mut dir = office(Strategy::LongestIdle);
+    dir.groups[0].leave_empty = true;
+    dir.groups[0].overflow = Overflow::Number("13700000000".into());
+    let mut w = world(dir);
+    login(&mut w, "8001");
+    set_state(&mut w, "8001", Availability::Busy(None)).unwrap();
+    let (a, _) = customer(&mut w, "13911112222");
+    w.command(Command::Logout {
+        agent: "8001".into(),
+        by: StatusCause::Agent,
+    })
+    .unwrap();
+    let out: Vec<Target> = all_rung(&w).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        out,
+        [Target::Trunk {
+            trunk: CARRIER,
+            number: "13700000000".into()
+        }]
+    );
+    let overflowed = w
+        .trail_kinds(1)
+        .iter()
+        .filter(|k| **k == "overflowed")
+        .count();
+    assert_eq!(overflowed, 1);
+    hang_up(&mut w, a);
+    w.assert_idle();
+}
+
+#[test]
+fn an_agent_an_ivr_put_through_is_free_again_after_the_call() {
+    use callbox::core::ivr::{Flow, FlowId, Node, NodeId, NodeKind};
+    let mut dir = office(Strategy::LongestIdle);
+    let to_8001 = NodeKind::TransferAgent {
+        agent: Some("8001".into()),
+    };
+    dir.flows = vec![Flow {
+        id: FlowId(1),
+        name: "direct to 8001".into(),
+        start: NodeId(1),
+        nodes: vec![Node {
+            id: NodeId(1),
+            kind: to_8001,
+        }],
+    }];
+    dir.service_numbers[0].flow = Some(FlowId(1));
+    let mut w = world(dir);
+    login(&mut w, "8001");
+    let (a, sent) = customer(&mut w, "13911112222");
+    answer(&mut w, rung(&sent)[0].0);
+    assert_eq!(state(&w, "8001"), AgentState::Talking);
+    hang_up(&mut w, a);
+    assert_eq!(
+        state(&w, "8001"),
+        AgentState::Idle,
+        "no queue, no wrap-up: idle"
+    );
+    w.assert_idle();
+}
+
+#[test]
+fn an_agent_phone_answering_with_no_usable_codec_is_hung_up() {
+    let mut w = world(office(Strategy::LongestIdle));
+    login(&mut w, "8001");
+    let (a, sent) = customer(&mut w, "13911112222");
+    let leg = rung(&sent)[0].0;
+    let sent = w.sip(SipEvent::Answered {
+        leg,
+        answer: audio(7000, &[]),
+    });
+    assert_eq!(hangups(&sent), vec![leg], "the phone's dialog gets a BYE");
+    hang_up(&mut w, a);
+    w.assert_idle();
+}
+
+#[test]
+fn offline_answering_survives_a_restart_as_logged_out_and_a_login_during_it_counts() {
+    let mut dir = office(Strategy::LongestIdle);
+    dir.agents[0].offline_answering = true;
+    let mut w = world(dir.clone());
+    let (a, sent) = customer(&mut w, "13911112222");
+    let leg = rung(&sent)[0].0;
+    answer(&mut w, leg);
+    let last = w.status_log.last().cloned().unwrap();
+    assert!(last.offline_answering);
+
+    // The box dies mid-call: 8001 stays logged out.
+    let mut again = world(dir);
+    let now = again.now();
+    let snapshot = AgentSnapshot {
+        agent: A1,
+        state: last.to,
+        reason: None,
+        mode: last.mode,
+        fallback: last.fallback,
+        offline_answering: last.offline_answering,
+        since: now.wall,
+    };
+    again.board.restore_agents(now, &[snapshot]);
+    again.feed(Input::Timeout);
+    assert_eq!(state(&again, "8001"), AgentState::Offline);
+
+    // Logging in during the offline-answering call takes effect when it ends.
+    let r = w.command(Command::Login {
+        agent: "8001".into(),
+        mode: None,
+        by: StatusCause::Agent,
+    });
+    assert!(r.is_ok());
+    assert_eq!(
+        set_state(&mut w, "8001", Availability::Rest),
+        Err(CommandError::NotLoggedIn("8001".into())),
+        "not logged in yet"
+    );
+    hang_up(&mut w, a);
+    assert_eq!(state(&w, "8001"), AgentState::Idle, "logged in as asked");
+    w.assert_idle();
+}
+
+#[test]
+fn callers_of_a_group_that_was_removed_are_told_and_let_go() {
+    let mut w = world(office(Strategy::LongestIdle));
+    let (a, _) = customer(&mut w, "13911112222");
+    let mut dir = office(Strategy::LongestIdle);
+    dir.groups.retain(|g| g.id != SALES);
+    for agent in &mut dir.agents {
+        agent.groups.clear();
+    }
+    dir.agents.truncate(2);
+    dir.service_numbers[0].group = None;
+    login(&mut w, "8003");
+    w.feed(Input::Reload(Box::new(dir)));
+    assert_eq!(played(&w, a).last().unwrap(), "/sounds/zh-CN/no_agents.wav");
+    let sent = w.play_done(a);
+    assert_eq!(hangups(&sent), vec![a]);
+    let (_, to, detail) = w.agent_rows(A3).last().cloned().unwrap();
+    assert_eq!(to, AgentState::Offline, "a removed agent is logged out");
+    assert_eq!(detail, "the agent was removed by an admin");
+    w.assert_idle();
 }

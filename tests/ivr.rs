@@ -692,3 +692,20 @@ fn an_uploaded_recording_plays_instead_of_the_built_in_prompt() {
     });
     w.assert_idle();
 }
+
+#[test]
+fn a_keyed_number_that_is_no_extension_is_not_dialled_out() {
+    let mut w = world(office());
+    let a = customer(&mut w, "13911112222");
+    key(&mut w, a, '0');
+    let sent = keys(&mut w, a, "5678");
+    assert!(rung(&sent).is_empty(), "no call out on the company's bill");
+    assert_eq!(last_heard(&w, a), "invalid_key");
+    assert!(
+        !trail(&w, 1).join(" ").contains("5678"),
+        "what was keyed is not written down"
+    );
+    let sent = done(&mut w, a);
+    assert_eq!(hangups(&sent), vec![a]);
+    w.assert_idle();
+}

@@ -499,6 +499,8 @@ fn status(agent: AgentId, minute: u32, from: AgentState, to: AgentState) -> Agen
         cause: StatusCause::Agent,
         detail: format!("minute {minute}"),
         mode: Some(AnswerMode::Device),
+        fallback: false,
+        offline_answering: false,
         call: None,
     }
 }
@@ -1012,6 +1014,8 @@ fn agent_status_rows_come_back_in_order_and_the_last_is_the_snapshot() {
                 state: AgentState::Busy,
                 reason: Some("午餐".into()),
                 mode: Some(AnswerMode::Device),
+                fallback: false,
+                offline_answering: false,
                 since: busy.at,
             },
             AgentSnapshot {
@@ -1019,6 +1023,8 @@ fn agent_status_rows_come_back_in_order_and_the_last_is_the_snapshot() {
                 state: AgentState::Offline,
                 reason: None,
                 mode: None,
+                fallback: false,
+                offline_answering: false,
                 since: bob_out.at,
             },
         ],

@@ -75,6 +75,20 @@ pub struct Asked<'a> {
     pub body: &'a str,
     /// The peer is this machine.
     pub local: bool,
+    /// The `Host` header, if any.
+    pub host: Option<&'a str>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<&'a str>,
+}
+
+/// A `Host` that names this machine by address or as localhost. Anything else on a
+/// loopback connection is a web page's script reaching us through DNS rebinding.
+fn host_is_this_machine(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandRequest>) -> Answer {
@@ -90,6 +104,17 @@ pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandReques
                 "agent control answers only this machine until web accounts exist",
                 None,
             );
+        }
+        if !asked.host.is_some_and(host_is_this_machine) {
+            return error(403, "the Host header must name this machine", None);
+        }
+        // A form on a web page cannot send JSON without asking first (CORS), so a
+        // change demands it.
+        let json = asked
+            .content_type
+            .is_some_and(|t| t.trim_start().starts_with("application/json"));
+        if *asked.method == Method::Post && !json {
+            return error(415, "send the body as application/json", None);
         }
         return agents::route(asked.method.as_str(), rest, asked.body, commands);
     }
@@ -116,13 +141,28 @@ pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandReques
 
 pub fn handle(mut request: Request, status: &Status, commands: &Sender<CommandRequest>) {
     let local = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
+    let header_of = |name: &str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let (host, content_type) = (header_of("Host"), header_of("Content-Type"));
+    // Only this machine's requests have a body worth reading: another peer's is never
+    // waited for (one slow sender must not hold the API thread).
     let mut body = String::new();
     let too_big = request.body_length().is_some_and(|n| n as u64 > MAX_BODY);
-    let read = request
-        .as_reader()
-        .take(MAX_BODY + 1)
-        .read_to_string(&mut body);
-    let answer = if too_big || body.len() as u64 > MAX_BODY {
+    let read = if local && !too_big {
+        request
+            .as_reader()
+            .take(MAX_BODY + 1)
+            .read_to_string(&mut body)
+            .map(|_| ())
+    } else {
+        Ok(())
+    };
+    let answer = if local && (too_big || body.len() as u64 > MAX_BODY) {
         error(413, "the request body is larger than 64 KiB", None)
     } else if read.is_err() {
         error(400, "the request body is not UTF-8 text", None)
@@ -132,6 +172,8 @@ pub fn handle(mut request: Request, status: &Status, commands: &Sender<CommandRe
             url: request.url(),
             body: &body,
             local,
+            host: host.as_deref(),
+            content_type: content_type.as_deref(),
         };
         route(&asked, status, commands)
     };
@@ -174,6 +216,8 @@ mod tests {
             url,
             body: "",
             local,
+            host: Some("127.0.0.1:8080"),
+            content_type: Some("application/json"),
         };
         route(&asked, status, &tx)
     }
@@ -206,5 +250,33 @@ mod tests {
             403
         );
         assert_eq!(get(&Method::Get, "/health", false, &status).code, 200);
+    }
+
+    #[test]
+    fn pages_of_other_sites_cannot_drive_agents_through_the_browser() {
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let status = Status::new();
+        let ask = |host: Option<&str>, content_type: Option<&str>| {
+            let asked = Asked {
+                method: &Method::Post,
+                url: "/api/v1/agents/8001/logout",
+                body: "{}",
+                local: true,
+                host,
+                content_type,
+            };
+            route(&asked, &status, &tx).code
+        };
+        assert_eq!(
+            ask(Some("evil.example:8080"), Some("application/json")),
+            403
+        );
+        assert_eq!(ask(None, Some("application/json")), 403);
+        assert_eq!(ask(Some("localhost:8080"), Some("text/plain")), 415);
+        assert_eq!(ask(Some("127.0.0.1"), None), 415);
+        // Well-formed: passes the guards and meets a switchboard that is not there.
+        assert_eq!(ask(Some("[::1]:8080"), Some("application/json")), 503);
+        assert!(host_is_this_machine("192.168.1.10:8080"));
+        assert!(!host_is_this_machine("callbox.evil.example"));
     }
 }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::Now;
-use super::acd::{AgentState, Change};
+use super::acd::{AgentState, Change, StatusCause};
 use super::ids::{AgentId, CallId, GroupId};
 use super::msg::StoreOp;
 use super::switchboard::{Switchboard, Timer};
@@ -37,7 +37,9 @@ impl Switchboard {
         self.set_agent(now, agent, change);
     }
 
-    /// A call an agent took from a queue ended: after-call work, then idle.
+    /// A call an agent was offered (from a queue, or an IVR transfer) ended: the
+    /// group's after-call work, then idle; an agent answering offline goes back to
+    /// logged out (or logs in, if they asked to during the call).
     pub(super) fn agent_call_ended(
         &mut self,
         now: Now,
@@ -46,13 +48,16 @@ impl Switchboard {
         id: CallId,
     ) {
         let live = self.agents.entry(now, agent);
+        if live.call != Some(id) {
+            return;
+        }
         if live.offline_answering {
             let change = Change::system(
                 AgentState::Offline,
                 "offline answering: the call ended",
                 Some(id),
             );
-            self.set_agent(now, agent, change);
+            self.free_agent(now, agent, change);
             return;
         }
         if let (Some(g), Some(started)) = (group, live.talk_started) {
@@ -64,6 +69,7 @@ impl Switchboard {
         let wrap = group
             .and_then(|g| self.directory.group(g))
             .map_or(Duration::ZERO, |g| g.wrap_up);
+        self.timers.retain(|(_, t)| *t != Timer::WrapUp(agent));
         if wrap.is_zero() {
             self.free_agent(
                 now,
@@ -83,17 +89,38 @@ impl Switchboard {
         self.timers.insert((until, Timer::WrapUp(agent)));
     }
 
-    /// Wrap-up time is over.
+    /// Wrap-up time is over (a timer of an earlier wrap-up changes nothing).
     pub(super) fn wrap_up_over(&mut self, now: Now, agent: AgentId) {
-        if self.agents.state(agent) != AgentState::WrapUp {
-            return;
+        let over = self.agents.get(agent).is_some_and(|l| {
+            l.state == AgentState::WrapUp && l.wrap_until.is_some_and(|t| t <= now.mono)
+        });
+        if over {
+            let change = Change::system(AgentState::Idle, "after-call work time is over", None);
+            self.free_agent(now, agent, change);
         }
-        let change = Change::system(AgentState::Idle, "after-call work time is over", None);
-        self.free_agent(now, agent, change);
     }
+
+    /// Log the agent out now, or when the call they are on ends.
+    pub(super) fn log_out(&mut self, now: Now, agent: AgentId, by: StatusCause, detail: String) {
+        let state = self.agents.state(agent);
+        if self.agents.get(agent).is_some_and(|l| l.offline_answering) {
+            // Logged out already: whatever was asked for during the call is off.
+            self.agents.entry(now, agent).after_call = None;
+        } else if state.on_a_call() {
+            self.agents.entry(now, agent).after_call = Some((AgentState::Offline, None, by));
+        } else if state != AgentState::Offline {
+            self.timers.retain(|(_, t)| *t != Timer::WrapUp(agent));
+            self.set_agent(
+                now,
+                agent,
+                Change::by(by, AgentState::Offline, detail, None),
+            );
+        }
+    }
+
     /// An agent's own phone rings or calls outside the queues: the state follows the
-    /// call (so the ACD leaves them alone) and returns when it ends. Logged-out agents
-    /// and agents already on a call are left as they are.
+    /// call (so the ACD leaves them alone) and returns when that call ends. Logged-out
+    /// agents and agents already on a call are left as they are.
     pub(super) fn personal_call(&mut self, now: Now, agent: AgentId, to: AgentState, id: CallId) {
         let Some(live) = self.agents.get(agent) else {
             return;
@@ -101,7 +128,7 @@ impl Switchboard {
         if live.state == AgentState::Offline || live.state.on_a_call() {
             return;
         }
-        let saved = (live.state, live.reason.clone());
+        let saved = (id, live.state, live.reason.clone());
         self.agents.entry(now, agent).resume = Some(saved);
         let detail = match to {
             AgentState::Calling => "calling from their phone",
@@ -115,34 +142,30 @@ impl Switchboard {
         let Some(agent) = agent else {
             return;
         };
-        if self.agents.get(agent).is_some_and(|l| l.resume.is_some()) {
+        if self
+            .agents
+            .get(agent)
+            .is_some_and(|l| l.resume.as_ref().is_some_and(|r| r.0 == id))
+        {
             let change = Change::system(AgentState::Talking, "the call was answered", Some(id));
             self.set_agent(now, agent, change);
         }
     }
 
-    /// A call ended that held `agent`: a queue call goes to wrap-up, a personal call
-    /// returns the agent to where they were.
-    pub(super) fn release_agent(
-        &mut self,
-        now: Now,
-        agent: AgentId,
-        queue: Option<GroupId>,
-        id: CallId,
-    ) {
-        if queue.is_some() {
-            if self.agents.state(agent).on_a_call() {
-                self.agent_call_ended(now, agent, queue, id);
-            }
+    /// The personal call `id` ended: the agent returns to where they were before it
+    /// (another call of theirs ending changes nothing).
+    pub(super) fn release_personal(&mut self, now: Now, agent: AgentId, id: CallId) {
+        let live = self.agents.entry(now, agent);
+        if !live.resume.as_ref().is_some_and(|r| r.0 == id) {
             return;
         }
-        let Some(resume) = self.agents.entry(now, agent).resume.take() else {
+        let Some((_, mut to, reason)) = live.resume.take() else {
             return;
         };
-        let (mut to, reason) = resume;
-        // Wrap-up does not survive a call made meanwhile: its timer is gone.
+        // Wrap-up does not survive a call made meanwhile: its timer was cleared.
         if to == AgentState::WrapUp {
             to = AgentState::Idle;
+            self.timers.retain(|(_, t)| *t != Timer::WrapUp(agent));
         }
         let change = Change::system(to, "the call ended", Some(id)).reason(reason);
         self.free_agent(now, agent, change);

@@ -20,8 +20,17 @@ impl Switchboard {
                 let agent = self.agent_named(&agent)?;
                 let mode = mode.unwrap_or(agent.answer_mode);
                 self.check_reachable(&agent, mode)?;
-                if self.agents.state(agent.id) == AgentState::Offline {
-                    let detail = format!("logged in, answering on the {}", mode_words(mode));
+                let answering_offline = self
+                    .agents
+                    .get(agent.id)
+                    .is_some_and(|l| l.offline_answering);
+                if answering_offline {
+                    // Logged out, on an offline-answering call: logged in when it ends.
+                    let live = self.agents.entry(now, agent.id);
+                    live.mode = mode;
+                    live.after_call = Some((AgentState::Idle, None, by));
+                } else if self.agents.state(agent.id) == AgentState::Offline {
+                    let detail = format!("logged in, answering on the {}", mode.words());
                     let change = Change::by(by, AgentState::Idle, detail, None)
                         .mode(mode)
                         .fallback(false);
@@ -33,21 +42,18 @@ impl Switchboard {
             }
             Command::Logout { agent, by } => {
                 let agent = self.agent_named(&agent)?;
-                let state = self.agents.state(agent.id);
-                if state.on_a_call() {
-                    self.agents.entry(now, agent.id).after_call =
-                        Some((AgentState::Offline, None, by));
-                } else if state != AgentState::Offline {
-                    self.timers.retain(|(_, t)| *t != Timer::WrapUp(agent.id));
-                    let change = Change::by(by, AgentState::Offline, "logged out", None);
-                    self.set_agent(now, agent.id, change);
-                }
+                self.log_out(now, agent.id, by, "logged out".into());
                 Ok(self.agent_reply(now, &agent))
             }
             Command::SetState { agent, state, by } => {
                 let agent = self.agent_named(&agent)?;
                 let current = self.agents.state(agent.id);
-                if current == AgentState::Offline {
+                let logged_out = current == AgentState::Offline
+                    || self
+                        .agents
+                        .get(agent.id)
+                        .is_some_and(|l| l.offline_answering);
+                if logged_out {
                     return Err(CommandError::NotLoggedIn(agent.number.clone()));
                 }
                 let (to, reason, detail) = match state {
@@ -153,7 +159,7 @@ impl Switchboard {
             return;
         };
         let (state, reason) = (live.state, live.reason.clone());
-        let detail = format!("answer mode switched to the {}", mode_words(mode));
+        let detail = format!("answer mode switched to the {}", mode.words());
         let change = Change::by(by, state, detail, None)
             .reason(reason)
             .mode(mode)
@@ -200,13 +206,5 @@ impl Switchboard {
             fallback: live.is_some_and(|l| l.fallback),
             call: live.and_then(|l| l.call),
         }
-    }
-}
-
-fn mode_words(mode: AnswerMode) -> &'static str {
-    match mode {
-        AnswerMode::Device => "desk phone",
-        AnswerMode::Softphone => "softphone",
-        AnswerMode::Direct => "direct line",
     }
 }

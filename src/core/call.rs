@@ -106,6 +106,9 @@ pub struct Call {
     /// The agent whose phone placed the call (A) or is rung or talking (B).
     pub agent_a: Option<AgentId>,
     pub agent_b: Option<AgentId>,
+    /// `agent_b` was offered this call (a queue, an IVR transfer) rather than rung
+    /// on their own phone's account: its end is after-call work, not a return.
+    pub agent_b_offered: bool,
     /// The queue the call came through: its agent goes to that group's wrap-up.
     pub queue_group: Option<GroupId>,
     pub next_seq: u32,
@@ -128,6 +131,7 @@ impl Call {
             ring_deadline: None,
             agent_a: None,
             agent_b: None,
+            agent_b_offered: false,
             queue_group: None,
             next_seq: 0,
         }

@@ -23,7 +23,7 @@ pub enum Availability {
 /// A request to the switchboard. Agents are named by their agent number (工号).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Log in (签入), in `mode` or the agent's last mode, and become idle.
+    /// Log in (签入), in `mode` or the agent's default mode, and become idle.
     Login {
         agent: String,
         mode: Option<AnswerMode>,

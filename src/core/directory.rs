@@ -152,6 +152,15 @@ impl AnswerMode {
             AnswerMode::Direct => "direct",
         }
     }
+
+    /// What a person calls it: "desk phone", "softphone", "direct line".
+    pub fn words(self) -> &'static str {
+        match self {
+            AnswerMode::Device => "desk phone",
+            AnswerMode::Softphone => "softphone",
+            AnswerMode::Direct => "direct line",
+        }
+    }
 }
 
 /// A person who takes calls. Their live state is the switchboard's, not this.

@@ -285,13 +285,10 @@ impl Switchboard {
         let Some(w) = self.held.get_mut(&id) else {
             return;
         };
-        let offers = std::mem::take(&mut w.offers);
         w.playlist = [self.voice.prompt(w.language, prompt)].into();
         w.leaving = Some(cause);
         w.ivr = None;
-        for offer in offers {
-            self.cancel_offer(now, id, offer, "the caller left the queue");
-        }
+        self.withdraw_offers(now, id, "the caller left the queue");
         self.clear_call_timers(id);
         self.timers
             .insert((now.mono + LEAVE_GRACE, Timer::Leave(id)));
@@ -356,12 +353,10 @@ impl Switchboard {
         cause: String,
         code: u16,
     ) {
+        self.withdraw_offers(now, id, "the caller's call ended");
         let Some(mut w) = self.held.remove(&id) else {
             return;
         };
-        for offer in std::mem::take(&mut w.offers) {
-            self.cancel_offer(now, id, offer, "the caller's call ended");
-        }
         self.clear_call_timers(id);
         if self.legs.remove(&w.a).is_some() {
             if w.answered {
@@ -395,7 +390,7 @@ impl Switchboard {
         w.record.sip_code = Some(code);
         self.store(StoreOp::Call(Box::new(w.record)));
         if let Some(agent) = w.caller_agent {
-            self.release_agent(now, agent, None, id);
+            self.release_personal(now, agent, id);
         }
     }
 

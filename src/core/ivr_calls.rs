@@ -3,8 +3,10 @@
 //! agent actions of the seed's own menus (sign in and out, bind a phone, read the
 //! binding back), then tells the session how they went.
 //!
-//! Digits keyed in an IVR are never written to the trail or the log: they may be a
-//! PIN. The trail says which menu choices led where, not what was typed.
+//! Digits keyed in an IVR are not written to the trail or the log (they may be a
+//! PIN), with one exception: an extension or agent number the caller keyed to be put
+//! through to, which is the call's destination. A keyed number that is no extension
+//! is refused and not written down: callers may not dial out on the company's bill.
 
 use chrono::NaiveDateTime;
 
@@ -68,10 +70,7 @@ impl Switchboard {
         let Some(flow) = self.directory.flow(exit.flow).cloned() else {
             return;
         };
-        let offers = std::mem::take(&mut w.offers);
-        for offer in offers {
-            self.cancel_offer(now, id, offer, "the caller left the queue");
-        }
+        self.withdraw_offers(now, id, "the caller left the queue");
         self.clear_call_timers(id);
         let Some(w) = self.held.get_mut(&id) else {
             return;
@@ -138,27 +137,41 @@ impl Switchboard {
                 self.timers.insert((now.mono + d, Timer::Ivr(id)));
             }
             Step::Queue(group) => {
-                let flow = self.leave_ivr(now, id);
+                let flow = self.leave_ivr(id);
                 let name = self.group_name(group);
                 self.trail_ivr(now, id, &flow, format!("queue {name}"));
                 self.join(now, id, group, "please_wait");
             }
             Step::TransferAgent(number) => {
-                let flow = self.leave_ivr(now, id);
+                let flow = self.leave_ivr(id);
                 self.trail_ivr(now, id, &flow, format!("agent {number}"));
                 self.ring_agent_by_number(now, id, &number);
             }
-            Step::TransferNumber(number) => {
-                let flow = self.leave_ivr(now, id);
-                self.trail_ivr(now, id, &flow, number.clone());
-                match self.overflow_target(&number) {
-                    Some(target) => self.ring_number(now, id, target),
+            Step::TransferNumber { number, keyed } => {
+                let flow = self.leave_ivr(id);
+                let target = if keyed {
+                    self.directory
+                        .device_by_user(&number)
+                        .map(|d| super::msg::Target::Device(d.id))
+                } else {
+                    self.overflow_target(&number)
+                };
+                match target {
+                    Some(target) => {
+                        self.trail_ivr(now, id, &flow, number.clone());
+                        self.ring_number(now, id, target);
+                    }
+                    None if keyed => {
+                        let cause = "the caller keyed a number that is no extension".to_string();
+                        self.trail_ivr(now, id, &flow, "no extension".into());
+                        self.say_goodbye(now, id, "invalid_key", cause);
+                    }
                     None => self.leave(now, id, format!("{number} cannot be reached")),
                 }
             }
             Step::Continue => {
                 let then = w.then.take();
-                let flow = self.leave_ivr(now, id);
+                let flow = self.leave_ivr(id);
                 self.continue_to(now, id, &flow, then);
             }
             Step::Agent { action, agent } => {
@@ -171,7 +184,7 @@ impl Switchboard {
                 self.run_steps(now, id, steps);
             }
             Step::Hangup => {
-                let flow = self.leave_ivr(now, id);
+                let flow = self.leave_ivr(id);
                 let cause = format!("the IVR {flow} ended the call");
                 self.end_held(now, id, super::msg::HangupBy::System, cause, 200);
             }
@@ -179,7 +192,7 @@ impl Switchboard {
     }
 
     /// The caller leaves the flow (for a queue, a transfer, the end); its name.
-    fn leave_ivr(&mut self, _now: Now, id: CallId) -> String {
+    fn leave_ivr(&mut self, id: CallId) -> String {
         self.timers.retain(|(_, t)| *t != Timer::Ivr(id));
         let Some(w) = self.held.get_mut(&id) else {
             return String::new();
@@ -249,9 +262,8 @@ impl Switchboard {
             return;
         };
         let live = self.agents.get(agent.id);
-        let mode = match live.map(|l| (l.state, l.fallback, l.mode)) {
-            Some((AgentState::Idle, true, _)) => AnswerMode::Direct,
-            Some((AgentState::Idle, false, mode)) => mode,
+        let mode = match live {
+            Some(l) if l.state == AgentState::Idle => l.ringing_mode(),
             _ => {
                 let state = self.agents.state(agent.id).chinese();
                 self.leave(now, id, format!("agent {number} is not free ({state})"));
@@ -314,7 +326,7 @@ impl Switchboard {
             }
             AgentAction::SignInHere => match device {
                 Some(d) => {
-                    self.bind(now, agent.id, d);
+                    self.bind(agent.id, d);
                     let user = self.device_user(d);
                     let detail = format!("signed in from phone {user} (0000)");
                     self.sign_in(now, agent.id, AnswerMode::Device, detail, by);
@@ -327,20 +339,12 @@ impl Switchboard {
                     Some(d) => format!("from phone {} (0000)", self.device_user(d)),
                     None => format!("by calling the hotline from {caller_number}"),
                 };
-                if self.agents.state(agent.id).on_a_call() {
-                    self.agents.entry(now, agent.id).after_call =
-                        Some((AgentState::Offline, None, by));
-                } else {
-                    self.timers.retain(|(_, t)| *t != Timer::WrapUp(agent.id));
-                    let change =
-                        Change::by(by, AgentState::Offline, format!("signed out {how}"), None);
-                    self.set_agent(now, agent.id, change);
-                }
+                self.log_out(now, agent.id, by, format!("signed out {how}"));
                 (true, Vec::new())
             }
             AgentAction::Bind => match device {
                 Some(d) => {
-                    self.bind(now, agent.id, d);
+                    self.bind(agent.id, d);
                     (true, Vec::new())
                 }
                 None => (false, Vec::new()),
@@ -373,7 +377,7 @@ impl Switchboard {
 
     /// Hot-desking: the phone is now `agent`'s (and no other agent's), here and in
     /// the store.
-    fn bind(&mut self, _now: Now, agent: super::ids::AgentId, device: super::ids::DeviceId) {
+    fn bind(&mut self, agent: super::ids::AgentId, device: super::ids::DeviceId) {
         for a in &mut self.directory.agents {
             if a.id == agent {
                 a.bound_device = Some(device);

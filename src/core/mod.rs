@@ -41,6 +41,7 @@ pub mod ivr;
 mod ivr_calls;
 mod media_desc;
 mod msg;
+mod offers;
 mod prompts;
 mod queue;
 mod routing;

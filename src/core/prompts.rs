@@ -69,6 +69,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn prompt_paths_name_language_and_prompt() {
+        let p = prompt(Path::new("/s"), Language::En, "goodbye");
+        assert_eq!(p, Path::new("/s/en/goodbye.wav"));
+        assert_eq!(
+            music_on_hold(Path::new("/s")),
+            Path::new("/s/moh/default.wav")
+        );
+    }
+
+    #[test]
     fn numbers_are_built_from_the_recorded_words() {
         assert_eq!(number(0), ["num_0"]);
         assert_eq!(number(17), ["num_17"]);

@@ -143,6 +143,7 @@ impl Switchboard {
             Input::Reload(directory) => {
                 self.voice = Voice::new(self.config.sounds_dir.clone(), &directory.prompt_files);
                 self.directory = *directory;
+                self.after_reload(now);
             }
             Input::Command { id, command } => {
                 let result = self.command(now, command);
@@ -185,7 +186,7 @@ impl Switchboard {
         self.calls.len() + self.held.len()
     }
 
-    /// Callers waiting in queues.
+    /// Callers the box holds (in an IVR or a queue) and no agent has answered yet.
     pub fn callers_waiting(&self) -> usize {
         self.held
             .values()
@@ -253,15 +254,23 @@ impl Switchboard {
             }
             SipEvent::HungUp { .. } if offer => {
                 let why = "the phone ended the call before answering".to_string();
-                self.legs.remove(&leg);
                 self.offer_failed(now, id, leg, 487, why, false);
             }
             SipEvent::HungUp { .. } => self.held_hung_up(now, id),
-            SipEvent::Reoffer { offer: sdp, .. } if !offer => {
+            SipEvent::Reoffer { offer: sdp, .. } => {
                 let Some(w) = self.held.get_mut(&id) else {
                     return;
                 };
-                let outcome = apply_reoffer(&mut w.a_media, &sdp);
+                // The caller's leg, or a direct line that answered and hears "press 1".
+                let media = if offer {
+                    match w.offers.iter_mut().find(|o| o.leg == leg) {
+                        Some(o) => &mut o.media,
+                        None => return,
+                    }
+                } else {
+                    &mut w.a_media
+                };
+                let outcome = apply_reoffer(media, &sdp);
                 self.finish_reoffer(leg, outcome);
             }
             // Ringing and early media from an agent's phone are not passed on: the
@@ -534,6 +543,31 @@ impl Switchboard {
         self.calls.insert(id, call);
         self.media(MediaCommand::Open { leg: a });
         self.media(MediaCommand::Open { leg: b });
+    }
+
+    /// After an admin change: callers waiting for a group that is gone are told so,
+    /// and agents that are gone are logged out (after their call, if on one).
+    /// Callers in an IVR keep the flow they started.
+    fn after_reload(&mut self, now: Now) {
+        let stranded: Vec<CallId> = self
+            .held
+            .values()
+            .filter(|w| w.queued())
+            .filter(|w| w.group.is_some_and(|g| self.directory.group(g).is_none()))
+            .map(|w| w.record.id)
+            .collect();
+        for id in stranded {
+            self.leave(now, id, "the queue's skill group was removed".into());
+        }
+        let gone: Vec<AgentId> = self
+            .agents
+            .ids()
+            .filter(|a| self.directory.agent(*a).is_none())
+            .collect();
+        for agent in gone {
+            let detail = "the agent was removed by an admin".to_string();
+            self.log_out(now, agent, super::acd::StatusCause::Admin, detail);
+        }
     }
 
     /// A caller the box answers itself: an IVR flow or a queue.
@@ -1024,12 +1058,15 @@ impl Switchboard {
         }
         call.close(now.wall, by, cause, code);
         let (agent_a, agent_b, queue) = (call.agent_a, call.agent_b, call.queue_group);
+        let offered = call.agent_b_offered;
         self.store(StoreOp::Call(Box::new(call.record)));
-        if let Some(agent) = agent_b {
-            self.release_agent(now, agent, queue, id);
+        match agent_b {
+            Some(agent) if offered => self.agent_call_ended(now, agent, queue, id),
+            Some(agent) => self.release_personal(now, agent, id),
+            None => {}
         }
-        if let Some(agent) = agent_a.filter(|a| Some(*a) != agent_b) {
-            self.release_agent(now, agent, None, id);
+        if let Some(agent) = agent_a {
+            self.release_personal(now, agent, id);
         }
     }
 

@@ -40,6 +40,10 @@ pub struct Wiring<'a> {
 /// Run until `stop` fires or a room's channel closes.
 pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
     let mut replies = Replies::default();
+    // A room that went away leaves a closed channel, which is always ready: swap it for
+    // one that never is, or the loop would spin.
+    let mut reloads = wiring.reloads.clone();
+    let mut commands = wiring.commands.clone();
     loop {
         let now = Instant::now();
         let wake = board.poll_timeout().unwrap_or(now + IDLE_WAKE).max(now);
@@ -57,18 +61,26 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
                 }
                 Err(_) => { log::error!("the media room stopped"); return; }
             },
-            recv(wiring.reloads) -> directory => match directory {
+            recv(reloads) -> directory => match directory {
                 Ok(directory) => {
                     if let Err(e) = wiring.sip.send(SipCommand::Reload(Box::new(directory.clone()))) {
                         log::error!("SIP reload lost: {e}");
                     }
                     Input::Reload(Box::new(directory))
                 }
-                Err(_) => continue,
+                Err(_) => {
+                    log::error!("the directory watcher stopped: admin changes need a restart");
+                    reloads = crossbeam_channel::never();
+                    continue;
+                }
             },
-            recv(wiring.commands) -> request => match request {
+            recv(commands) -> request => match request {
                 Ok((command, reply)) => replies.input(command, reply),
-                Err(_) => continue,
+                Err(_) => {
+                    log::error!("the API stopped taking requests");
+                    commands = crossbeam_channel::never();
+                    continue;
+                }
             },
             recv(wiring.stop) -> _ => {
                 board.shutdown(real_now());

@@ -222,7 +222,8 @@ impl Store {
     /// agents, are left out.
     pub fn agent_snapshots(&self) -> Result<Vec<AgentSnapshot>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT l.id, l.agent_id, l.to_state, l.reason, l.mode, l.at
+            "SELECT l.id, l.agent_id, l.to_state, l.reason, l.mode, l.at, l.fallback,
+                 l.offline_answering
              FROM agents a JOIN agent_status_log l
                  ON l.id = (SELECT max(id) FROM agent_status_log WHERE agent_id = a.id)
              ORDER BY a.id",
@@ -240,6 +241,8 @@ impl Store {
                     .map(|m| answer_mode_from_sql(&m, "agent_status_log", &key))
                     .transpose()?,
                 since: time_from_sql(&r.get::<_, String>(5)?, "agent_status_log", &key)?,
+                fallback: r.get(6)?,
+                offline_answering: r.get(7)?,
             });
         }
         Ok(out)
@@ -252,7 +255,8 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<AgentStatusRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, agent_id, at, from_state, to_state, reason, cause, detail, mode, call_id
+            "SELECT id, agent_id, at, from_state, to_state, reason, cause, detail, mode, call_id,
+                 fallback, offline_answering
              FROM (SELECT * FROM agent_status_log WHERE agent_id = ?1
                    ORDER BY id DESC LIMIT ?2)
              ORDER BY id",
@@ -275,6 +279,8 @@ impl Store {
                     .map(|m| answer_mode_from_sql(&m, "agent_status_log", &key))
                     .transpose()?,
                 call: r.get::<_, Option<i64>>(9)?.map(CallId),
+                fallback: r.get(10)?,
+                offline_answering: r.get(11)?,
             });
         }
         Ok(out)

@@ -259,8 +259,9 @@ fn insert_event(conn: &Connection, e: &CallEventRecord) -> Result<(), StoreError
 fn insert_agent_status(conn: &Connection, s: &AgentStatusRecord) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO agent_status_log
-             (agent_id, at, from_state, to_state, reason, cause, detail, mode, call_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             (agent_id, at, from_state, to_state, reason, cause, detail, mode, call_id,
+              fallback, offline_answering)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         s.agent.0,
@@ -272,6 +273,8 @@ fn insert_agent_status(conn: &Connection, s: &AgentStatusRecord) -> Result<(), S
         s.detail,
         s.mode.map(|m| m.as_str()),
         s.call.map(|c| c.0),
+        s.fallback,
+        s.offline_answering,
     ])?;
     Ok(())
 }

@@ -12,7 +12,7 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, 
         .expect("a read timeout can be set");
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )

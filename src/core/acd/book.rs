@@ -39,8 +39,8 @@ pub struct AgentLive {
     pub talk_started: Option<Instant>,
     /// A state asked for during a call, taken when it ends.
     pub after_call: Option<(AgentState, Option<String>, StatusCause)>,
-    /// Where a personal (non-queue) call returns the agent to.
-    pub resume: Option<(AgentState, Option<String>)>,
+    /// The personal (non-queue) call holding the agent, and where it returns them.
+    pub resume: Option<(CallId, AgentState, Option<String>)>,
     /// Calls reach the direct number because the phone is gone (S3).
     pub fallback: bool,
     /// Ringing or talking on the direct number while logged out (S20).
@@ -73,12 +73,22 @@ impl AgentLive {
         self.state != AgentState::Offline || self.offline_answering
     }
 
+    /// The mode a logged-in agent's calls ring in: the chosen one, or the direct
+    /// line while the phone is gone. The ACD, transfers and `why` all ask this.
+    pub fn ringing_mode(&self) -> AnswerMode {
+        if self.fallback {
+            AnswerMode::Direct
+        } else {
+            self.mode
+        }
+    }
+
     /// The mode calls ring in now, `None` when logged out (and not answering offline).
     pub fn effective_mode(&self) -> Option<AnswerMode> {
-        if self.offline_answering || (self.state != AgentState::Offline && self.fallback) {
+        if self.offline_answering {
             Some(AnswerMode::Direct)
         } else {
-            (self.state != AgentState::Offline).then_some(self.mode)
+            (self.state != AgentState::Offline).then(|| self.ringing_mode())
         }
     }
 }
@@ -224,7 +234,10 @@ impl AgentBook {
             reason: change.reason,
             cause: change.cause,
             detail: change.detail,
-            mode: live.effective_mode(),
+            mode: (live.state != AgentState::Offline && !live.offline_answering)
+                .then_some(live.mode),
+            fallback: live.fallback,
+            offline_answering: live.offline_answering,
             call: change.call,
         })
     }
@@ -242,12 +255,25 @@ impl AgentBook {
             live.state = snap.state;
             live.reason = snap.reason.clone();
             live.since_wall = snap.since;
-            live.mode = snap.mode.unwrap_or_default();
-            if snap.state.on_a_call() || snap.state == AgentState::WrapUp {
-                let detail = "callbox restarted; the call in progress was cut";
-                let change = Change::system(AgentState::Idle, detail, None);
+            if snap.offline_answering {
+                // Logged out, answering on the direct line: logged out it stays.
+                live.offline_answering = true;
+                let detail = "callbox restarted; the offline-answering call was cut";
+                let change = Change::system(AgentState::Offline, detail, None);
                 rows.extend(self.set(now, snap.agent, change));
+                continue;
             }
+            live.mode = snap.mode.unwrap_or_default();
+            live.fallback = snap.fallback;
+            let detail = if snap.state.on_a_call() {
+                "callbox restarted; the call in progress was cut"
+            } else if snap.state == AgentState::WrapUp {
+                "callbox restarted during after-call work"
+            } else {
+                continue;
+            };
+            let change = Change::system(AgentState::Idle, detail, None);
+            rows.extend(self.set(now, snap.agent, change));
         }
         rows
     }

@@ -152,31 +152,34 @@ pub fn why(
             blockers.push("logged out".to_string());
             None
         }
-        (AgentState::Idle, Some(l)) => Some(l.mode),
+        (AgentState::Idle, Some(l)) => Some(l.ringing_mode()),
         (AgentState::WrapUp, Some(l)) => {
             let until = l
                 .wrap_until
                 .map(|t| t.saturating_duration_since(now.mono).as_secs())
                 .unwrap_or(0);
             blockers.push(format!("in after-call work for another {until} s"));
-            Some(l.mode)
+            Some(l.ringing_mode())
         }
         (AgentState::Busy, Some(l)) => {
             let reason = l.reason.as_deref().unwrap_or("no reason given");
             blockers.push(format!("busy ({reason}) {}", since(l)));
-            Some(l.mode)
+            Some(l.ringing_mode())
         }
         (other, Some(l)) => {
             blockers.push(format!("{} {}", describe(other), since(l)));
-            Some(l.mode)
+            Some(l.ringing_mode())
         }
         (_, None) => None,
     };
+    if live.is_some_and(|l| l.fallback && l.state != AgentState::Offline) {
+        notes.push("the phone failed or is gone: calls go to the direct number".to_string());
+    }
     if let Some(mode) = mode {
         match endpoint(dir, devices, agent, mode) {
             Ok(e) if e.fallback => notes.push(format!(
                 "the {} is gone: calls fall back to the direct number",
-                mode_words(mode)
+                mode.words()
             )),
             Ok(_) => {}
             Err(why) => blockers.push(why.words()),
@@ -231,13 +234,5 @@ fn describe(state: AgentState) -> &'static str {
         AgentState::Ringing => "ringing with another call",
         AgentState::Calling => "calling out",
         AgentState::Talking => "on a call",
-    }
-}
-
-fn mode_words(mode: AnswerMode) -> &'static str {
-    match mode {
-        AnswerMode::Device => "desk phone",
-        AnswerMode::Softphone => "softphone",
-        AnswerMode::Direct => "direct line",
     }
 }

@@ -124,8 +124,12 @@ pub struct AgentStatusRecord {
     pub cause: StatusCause,
     /// Plain words: "3 unanswered offers in a row → busy", "offline answering".
     pub detail: String,
-    /// The answer mode in force after the change (`None` when offline).
+    /// The answer mode the agent chose (`None` when logged out).
     pub mode: Option<AnswerMode>,
+    /// Calls ring the direct line instead: the phone is gone (S3).
+    pub fallback: bool,
+    /// Ringing or talking on the direct line while logged out (离线接听, S20).
+    pub offline_answering: bool,
     /// The call that caused the change, if any.
     pub call: Option<CallId>,
 }
@@ -138,5 +142,7 @@ pub struct AgentSnapshot {
     pub state: AgentState,
     pub reason: Option<String>,
     pub mode: Option<AnswerMode>,
+    pub fallback: bool,
+    pub offline_answering: bool,
     pub since: DateTime<Utc>,
 }

@@ -32,7 +32,12 @@ pub enum Step {
     Wait(Duration),
     Queue(GroupId),
     TransferAgent(String),
-    TransferNumber(String),
+    /// Ring a number; `keyed`: the caller keyed it in (so only an extension may be
+    /// rung, never an outside number on the company's bill).
+    TransferNumber {
+        number: String,
+        keyed: bool,
+    },
     /// Do `action` for the agent `agent` (the digits collected), then tell the session
     /// `agent_done`.
     Agent {
@@ -302,8 +307,9 @@ impl Session {
                     };
                 }
                 NodeKind::TransferNumber { number } => {
+                    let keyed = number.is_none();
                     return match number.or_else(|| self.collected.clone()) {
-                        Some(n) => vec![Step::TransferNumber(n)],
+                        Some(number) => vec![Step::TransferNumber { number, keyed }],
                         None => self.goodbye(),
                     };
                 }

@@ -86,7 +86,11 @@ CREATE TABLE agent_status_log (
     reason     TEXT,
     cause      TEXT NOT NULL CHECK (cause IN ('agent', 'admin', 'system')),
     detail     TEXT NOT NULL DEFAULT '',
+    -- The mode the agent chose (NULL when logged out); calls ring the direct line
+    -- instead while `fallback` (phone gone) or `offline_answering` is set.
     mode       TEXT CHECK (mode IN ('device', 'softphone', 'direct')),
+    fallback   INTEGER NOT NULL DEFAULT 0 CHECK (fallback IN (0, 1)),
+    offline_answering INTEGER NOT NULL DEFAULT 0 CHECK (offline_answering IN (0, 1)),
     call_id    INTEGER
 ) STRICT;
 
