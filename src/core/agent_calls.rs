@@ -156,7 +156,7 @@ impl Switchboard {
     /// (another call of theirs ending changes nothing).
     pub(super) fn release_personal(&mut self, now: Now, agent: AgentId, id: CallId) {
         let live = self.agents.entry(now, agent);
-        if !live.resume.as_ref().is_some_and(|r| r.0 == id) {
+        if live.resume.as_ref().is_none_or(|r| r.0 != id) {
             return;
         }
         let Some((_, mut to, reason)) = live.resume.take() else {
