@@ -14,13 +14,17 @@ use std::time::{Duration, Instant};
 use super::Now;
 use super::acd::AgentState;
 use super::call::{LegMedia, trail_line};
+use super::causes::rejection_words;
 use super::directory::Language;
 use super::ids::{AgentId, CallId, DeviceId, GroupId, LegId};
 use super::ivr::Session;
 use super::media_desc::MediaDesc;
-use super::msg::{CallEventKind, CallRecord, HangupBy, MediaCommand, SipCommand, StoreOp, Target};
-use super::routing::Destination;
-use super::switchboard::{Switchboard, Timer};
+use super::msg::{
+    CallEventKind, CallRecord, HangupBy, MediaCommand, MediaEvent, SipCommand, SipEvent, StoreOp,
+    Target,
+};
+use super::routing::{Destination, NoRoute};
+use super::switchboard::{Switchboard, Timer, VIP_PRIORITY, apply_reoffer};
 
 /// How long the goodbye prompt may take before the caller is hung up anyway.
 const LEAVE_GRACE: Duration = Duration::from_secs(30);
@@ -413,5 +417,127 @@ impl Switchboard {
             Some(a) => format!("agent {}", a.number),
             None => self.describe_target(&offer.target),
         }
+    }
+
+    /// A SIP event for a waiting caller's leg or one of its offers.
+    pub(super) fn handle_held_sip(&mut self, now: Now, id: CallId, leg: LegId, event: SipEvent) {
+        let offer = self.is_offer(id, leg);
+        match event {
+            SipEvent::Answered { answer, .. } if offer => self.offer_answered(now, id, leg, answer),
+            SipEvent::Rejected { code, reason, .. } if offer => {
+                let why = rejection_words(code, &reason);
+                self.offer_failed(now, id, leg, code, why, false);
+            }
+            SipEvent::HungUp { .. } if offer => {
+                let why = "the phone ended the call before answering".to_string();
+                self.offer_failed(now, id, leg, 487, why, false);
+            }
+            SipEvent::HungUp { .. } => self.held_hung_up(now, id),
+            SipEvent::Reoffer { offer: sdp, .. } => {
+                let Some(w) = self.held.get_mut(&id) else {
+                    return;
+                };
+                // The caller's leg, or a direct line that answered and hears "press 1".
+                let media = if offer {
+                    match w.offers.iter_mut().find(|o| o.leg == leg) {
+                        Some(o) => &mut o.media,
+                        None => return,
+                    }
+                } else {
+                    &mut w.a_media
+                };
+                let outcome = apply_reoffer(media, &sdp);
+                self.finish_reoffer(leg, outcome);
+            }
+            // Ringing and early media from an agent's phone are not passed on: the
+            // caller keeps hearing the queue.
+            _ => {}
+        }
+    }
+
+    /// A media event for a waiting caller's leg or one of its offers.
+    pub(super) fn handle_held_media(&mut self, now: Now, id: CallId, event: MediaEvent) {
+        match event {
+            MediaEvent::Opened { leg, local } if self.is_offer(id, leg) => {
+                self.offer_media_opened(id, leg, local)
+            }
+            MediaEvent::Opened { local, .. } => {
+                if let Some(w) = self.held.get_mut(&id) {
+                    w.a_media.local = Some(local);
+                }
+                self.held_media_opened(now, id);
+            }
+            MediaEvent::OpenFailed { leg, reason } if self.is_offer(id, leg) => {
+                let why = format!("no RTP port available ({reason})");
+                self.offer_failed(now, id, leg, 503, why, false);
+            }
+            MediaEvent::OpenFailed { reason, .. } => {
+                let cause = format!("no RTP port available ({reason})");
+                self.end_held(now, id, HangupBy::System, cause, 503);
+            }
+            MediaEvent::RtpTimeout { leg } if !self.is_offer(id, leg) => {
+                let secs = self.config.rtp_timeout.as_secs();
+                let cause = format!(
+                    "no audio from the caller for {secs} s while waiting: the call was dead"
+                );
+                self.end_held(now, id, HangupBy::System, cause, 408);
+            }
+            MediaEvent::PlayDone { leg, tag } if !self.is_offer(id, leg) => {
+                self.held_play_done(now, id, tag)
+            }
+            MediaEvent::Dtmf { leg, digit, .. } if self.is_offer(id, leg) => {
+                self.offer_key(now, id, leg, digit)
+            }
+            MediaEvent::Dtmf { digit, .. } => self.held_key(now, id, digit),
+            _ => {}
+        }
+    }
+
+    /// A caller the box answers itself: an IVR flow or a queue.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn hold_caller(
+        &mut self,
+        now: Now,
+        record: CallRecord,
+        a: LegId,
+        offer: MediaDesc,
+        route: &super::routing::Route,
+        destination: Destination,
+        device: Option<DeviceId>,
+        caller: &str,
+    ) {
+        let (session, group, then) = match destination {
+            Destination::Queue(group) => (None, Some(group), None),
+            Destination::Ivr(start) => match self.flow_for(&start) {
+                Some((flow, then)) => (Some(super::ivr::Session::new(flow)), None, then),
+                None => {
+                    let (code, reason) = NoRoute::ServiceNumberUnassigned.sip_status();
+                    let words = "the service number's IVR flow no longer exists".to_string();
+                    self.refuse(now, record, a, caller, code, reason, words);
+                    return;
+                }
+            },
+            Destination::Ring(_) => return,
+        };
+        let to = match (&session, group) {
+            (Some(s), _) => format!("IVR {}", s.flow_name()),
+            (None, Some(g)) => format!("queue {}", self.group_name(g)),
+            (None, None) => String::new(),
+        };
+        let vip = self
+            .directory
+            .vip_numbers
+            .iter()
+            .any(|n| super::routing::same_number(n, &record.from_number));
+        let mut w = Held::new(now, record, a, offer, route, session);
+        if vip {
+            // Above every service number's own priority (0-9).
+            w.priority = VIP_PRIORITY;
+        }
+        w.group = group;
+        w.then = then;
+        w.caller_device = device;
+        w.caller_agent = device.and_then(|d| self.directory.agent_of_device(d).map(|a| a.id));
+        self.hold(now, w, caller, &to);
     }
 }

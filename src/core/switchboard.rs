@@ -25,11 +25,11 @@ use super::msg::{
     SipCommand, SipEvent, StoreOp, Target,
 };
 use super::prompts::Voice;
-use super::routing::{Destination, NoRoute, route};
+use super::routing::{Destination, route};
 use super::{Directory, Input, Now, Output};
 
 /// The queue priority of VIP customers, above any service number's (0-9).
-const VIP_PRIORITY: u8 = 10;
+pub(super) const VIP_PRIORITY: u8 = 10;
 
 /// The codecs we accept from callers, in our order of preference.
 pub(super) const SUPPORTED: [Codec; 2] = [Codec::Pcmu, Codec::Pcma];
@@ -243,42 +243,6 @@ impl Switchboard {
         }
     }
 
-    /// A SIP event for a waiting caller's leg or one of its offers.
-    fn handle_held_sip(&mut self, now: Now, id: CallId, leg: LegId, event: SipEvent) {
-        let offer = self.is_offer(id, leg);
-        match event {
-            SipEvent::Answered { answer, .. } if offer => self.offer_answered(now, id, leg, answer),
-            SipEvent::Rejected { code, reason, .. } if offer => {
-                let why = rejection_words(code, &reason);
-                self.offer_failed(now, id, leg, code, why, false);
-            }
-            SipEvent::HungUp { .. } if offer => {
-                let why = "the phone ended the call before answering".to_string();
-                self.offer_failed(now, id, leg, 487, why, false);
-            }
-            SipEvent::HungUp { .. } => self.held_hung_up(now, id),
-            SipEvent::Reoffer { offer: sdp, .. } => {
-                let Some(w) = self.held.get_mut(&id) else {
-                    return;
-                };
-                // The caller's leg, or a direct line that answered and hears "press 1".
-                let media = if offer {
-                    match w.offers.iter_mut().find(|o| o.leg == leg) {
-                        Some(o) => &mut o.media,
-                        None => return,
-                    }
-                } else {
-                    &mut w.a_media
-                };
-                let outcome = apply_reoffer(media, &sdp);
-                self.finish_reoffer(leg, outcome);
-            }
-            // Ringing and early media from an agent's phone are not passed on: the
-            // caller keeps hearing the queue.
-            _ => {}
-        }
-    }
-
     fn handle_media(&mut self, now: Now, event: MediaEvent) {
         let leg = match &event {
             MediaEvent::Opened { leg, .. }
@@ -330,44 +294,6 @@ impl Switchboard {
             MediaEvent::Dtmf { .. }
             | MediaEvent::PlayDone { .. }
             | MediaEvent::RecordingDone { .. } => {}
-        }
-    }
-
-    /// A media event for a waiting caller's leg or one of its offers.
-    fn handle_held_media(&mut self, now: Now, id: CallId, event: MediaEvent) {
-        match event {
-            MediaEvent::Opened { leg, local } if self.is_offer(id, leg) => {
-                self.offer_media_opened(id, leg, local)
-            }
-            MediaEvent::Opened { local, .. } => {
-                if let Some(w) = self.held.get_mut(&id) {
-                    w.a_media.local = Some(local);
-                }
-                self.held_media_opened(now, id);
-            }
-            MediaEvent::OpenFailed { leg, reason } if self.is_offer(id, leg) => {
-                let why = format!("no RTP port available ({reason})");
-                self.offer_failed(now, id, leg, 503, why, false);
-            }
-            MediaEvent::OpenFailed { reason, .. } => {
-                let cause = format!("no RTP port available ({reason})");
-                self.end_held(now, id, HangupBy::System, cause, 503);
-            }
-            MediaEvent::RtpTimeout { leg } if !self.is_offer(id, leg) => {
-                let secs = self.config.rtp_timeout.as_secs();
-                let cause = format!(
-                    "no audio from the caller for {secs} s while waiting: the call was dead"
-                );
-                self.end_held(now, id, HangupBy::System, cause, 408);
-            }
-            MediaEvent::PlayDone { leg, tag } if !self.is_offer(id, leg) => {
-                self.held_play_done(now, id, tag)
-            }
-            MediaEvent::Dtmf { leg, digit, .. } if self.is_offer(id, leg) => {
-                self.offer_key(now, id, leg, digit)
-            }
-            MediaEvent::Dtmf { digit, .. } => self.held_key(now, id, digit),
-            _ => {}
         }
     }
 
@@ -570,57 +496,9 @@ impl Switchboard {
         }
     }
 
-    /// A caller the box answers itself: an IVR flow or a queue.
-    #[allow(clippy::too_many_arguments)]
-    fn hold_caller(
-        &mut self,
-        now: Now,
-        record: CallRecord,
-        a: LegId,
-        offer: MediaDesc,
-        route: &super::routing::Route,
-        destination: Destination,
-        device: Option<DeviceId>,
-        caller: &str,
-    ) {
-        let (session, group, then) = match destination {
-            Destination::Queue(group) => (None, Some(group), None),
-            Destination::Ivr(start) => match self.flow_for(&start) {
-                Some((flow, then)) => (Some(super::ivr::Session::new(flow)), None, then),
-                None => {
-                    let (code, reason) = NoRoute::ServiceNumberUnassigned.sip_status();
-                    let words = "the service number's IVR flow no longer exists".to_string();
-                    self.refuse(now, record, a, caller, code, reason, words);
-                    return;
-                }
-            },
-            Destination::Ring(_) => return,
-        };
-        let to = match (&session, group) {
-            (Some(s), _) => format!("IVR {}", s.flow_name()),
-            (None, Some(g)) => format!("queue {}", self.group_name(g)),
-            (None, None) => String::new(),
-        };
-        let vip = self
-            .directory
-            .vip_numbers
-            .iter()
-            .any(|n| super::routing::same_number(n, &record.from_number));
-        let mut w = Held::new(now, record, a, offer, route, session);
-        if vip {
-            // Above every service number's own priority (0-9).
-            w.priority = VIP_PRIORITY;
-        }
-        w.group = group;
-        w.then = then;
-        w.caller_device = device;
-        w.caller_agent = device.and_then(|d| self.directory.agent_of_device(d).map(|a| a.id));
-        self.hold(now, w, caller, &to);
-    }
-
     /// Answer a call that goes nowhere, and keep its row and trail.
     #[allow(clippy::too_many_arguments)]
-    fn refuse(
+    pub(super) fn refuse(
         &mut self,
         now: Now,
         mut record: CallRecord,
@@ -976,7 +854,7 @@ impl Switchboard {
     }
 
     /// Carry out what a re-INVITE changed: the new address, hold, and the answer.
-    fn finish_reoffer(&mut self, leg: LegId, outcome: Reoffered) {
+    pub(super) fn finish_reoffer(&mut self, leg: LegId, outcome: Reoffered) {
         if let Some((remote, codec, dtmf_pt)) = outcome.moved {
             self.media(MediaCommand::Configure {
                 leg,
@@ -1150,7 +1028,7 @@ impl Switchboard {
 }
 
 /// What a re-INVITE changed on one leg.
-struct Reoffered {
+pub(super) struct Reoffered {
     /// Our answer; `None` when we cannot answer it (488).
     answer: Option<MediaDesc>,
     /// The peer's new address (and the codec and DTMF type to use there).
@@ -1161,7 +1039,7 @@ struct Reoffered {
 
 /// Take a re-INVITE's offer into `media`: hold (sendonly, inactive, or the old
 /// 0.0.0.0 address), a new address, codec and DTMF type.
-fn apply_reoffer(media: &mut super::call::LegMedia, offer: &MediaDesc) -> Reoffered {
+pub(super) fn apply_reoffer(media: &mut super::call::LegMedia, offer: &MediaDesc) -> Reoffered {
     let hold = offer.direction.is_hold() || offer.addr.ip().is_unspecified();
     let was_held = media.held;
     let moved = media.remote != Some(offer.addr) && !offer.addr.ip().is_unspecified();
