@@ -44,6 +44,10 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
     // one that never is, or the loop would spin.
     let mut reloads = wiring.reloads.clone();
     let mut commands = wiring.commands.clone();
+    // What the switchboard said before the first input (the agents restored at start).
+    while let Some(output) = board.poll_output() {
+        carry_out(&wiring, &mut replies, output);
+    }
     loop {
         let now = Instant::now();
         let wake = board.poll_timeout().unwrap_or(now + IDLE_WAKE).max(now);
