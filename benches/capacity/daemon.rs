@@ -9,6 +9,12 @@
 //! The tricky part is knowing the daemon is ready without sleeping: `/health` is
 //! polled until it answers, with a deadline, and the daemon's own stderr is kept in
 //! the run directory for when it does not.
+//!
+//! For the ACD phases the plan adds a contact centre: one skill group (longest idle,
+//! no wrap-up), agents each with their own desk phone (a device with a static
+//! contact at the agents' sipp), and a menu flow on the service number whose '1'
+//! joins the group's queue. Agents are logged in through the HTTP API once the
+//! daemon is up, as an agent's panel would.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -16,8 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use callbox::core::Codec;
-use callbox::store::{NewDevice, NewTrunk, Store};
+use callbox::core::ivr::{Choice, Node, NodeId, NodeKind};
+use callbox::core::{AnswerMode, Codec, Language};
+use callbox::store::{NewAgent, NewDevice, NewFlow, NewGroup, NewTrunk, Store};
 
 use crate::procstat;
 use crate::sipp::{BenchResult, Guard, free_tcp_port, free_udp_port};
@@ -34,6 +41,25 @@ pub struct Plan {
     /// The phone's static contact.
     pub phone_sip: SocketAddr,
     pub recording: bool,
+    /// Route the service number through a menu to a queue of this many agents.
+    pub acd: Option<AcdPlan>,
+}
+
+/// The contact centre of the ACD phases.
+#[derive(Debug, Clone)]
+pub struct AcdPlan {
+    pub agents: u32,
+    /// Where every agent's desk phone has its static contact (the agents' sipp).
+    pub agents_sip: SocketAddr,
+}
+
+/// Agent `i` (0-based) has number 7xxxx and desk phone 5xxxx.
+pub fn agent_number(i: u32) -> String {
+    format!("7{:04}", i + 1)
+}
+
+fn desk_phone_user(i: u32) -> String {
+    format!("5{:04}", i + 1)
 }
 
 pub struct Daemon {
@@ -58,6 +84,9 @@ impl Daemon {
         let data_dir = plan.dir.join("var");
         std::fs::create_dir_all(&data_dir)?;
         provision(&data_dir.join("callbox.db"), plan)?;
+        if let Some(acd) = &plan.acd {
+            provision_acd(&data_dir.join("callbox.db"), acd)?;
+        }
         let config = plan.dir.join("callbox.toml");
         std::fs::write(&config, config_text(plan, &data_dir, sip, http))?;
         let stderr = std::fs::File::create(plan.dir.join("callbox.err"))?;
@@ -110,6 +139,23 @@ impl Daemon {
         let body = http_get(self.http, "/health").ok()?;
         let v: serde_json::Value = serde_json::from_str(&body).ok()?;
         v.get("calls_active")?.as_u64()
+    }
+
+    /// Logs agent `number` in, answering on their desk phone.
+    pub fn login(&self, number: &str) -> BenchResult<()> {
+        let path = format!("/api/v1/agents/{number}/login");
+        let (code, body) = http_request(
+            self.http,
+            "POST",
+            &path,
+            r#"{"mode":"device"}"#,
+            // The API waits up to 5 s for the switchboard.
+            Duration::from_secs(6),
+        )?;
+        if code != 200 {
+            return Err(format!("login of agent {number}: HTTP {code}: {}", body.trim()).into());
+        }
+        Ok(())
     }
 
     /// Waits until the box holds no call (or the deadline passes); true if idle.
@@ -178,10 +224,17 @@ fn provision(db: &Path, plan: &Plan) -> BenchResult<()> {
 }
 
 fn config_text(plan: &Plan, data_dir: &Path, sip: SocketAddr, http: SocketAddr) -> String {
+    // The ACD box reads its prompts from the source tree, whatever is installed.
+    let sounds = if plan.acd.is_some() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sounds");
+        format!("sounds_dir = \"{}\"\n", dir.display())
+    } else {
+        String::new()
+    };
     format!(
         r#"data_dir = "{data}"
 log_level = "warn"
-
+{sounds}
 [sip]
 listen = "{sip}"
 realm = "callbox"
@@ -206,19 +259,102 @@ enabled = {rec}
     )
 }
 
+/// The group, the agents with their desk phones, and the menu in front of the queue.
+fn provision_acd(db: &Path, acd: &AcdPlan) -> BenchResult<()> {
+    let mut store = Store::open(db)?;
+    let mut group = NewGroup::new("bench queue");
+    group.wrap_up = Duration::ZERO;
+    // A phone that fails an offer must not leave the queue short of agents.
+    group.max_no_answer = 0;
+    let group = store.add_group(&group)?;
+    for i in 0..acd.agents {
+        let user = desk_phone_user(i);
+        let phone = store.add_device(&NewDevice {
+            user: user.clone(),
+            password: format!("bench-{user}-x"),
+            name: format!("desk {user}"),
+            static_contact: Some(format!("sip:{user}@{}", acd.agents_sip)),
+        })?;
+        let number = agent_number(i);
+        let agent = store.add_agent(&NewAgent {
+            number: number.clone(),
+            name: format!("agent {number}"),
+            web_password: "bench-agent".into(),
+            sip_password: None,
+            direct_number: None,
+            bound_device: Some(phone),
+            answer_mode: AnswerMode::Device,
+            offline_answering: false,
+            allow_fallback: false,
+            confirm_direct: false,
+        })?;
+        store.add_member(group, agent, 1)?;
+    }
+    store.set_service_number_queue(SERVICE_NUMBER, Some(group), 0, Language::ZhCn)?;
+    let flow = store.add_flow(&NewFlow {
+        name: "bench menu".into(),
+        start: NodeId(1),
+        nodes: vec![
+            Node {
+                id: NodeId(1),
+                kind: NodeKind::Menu {
+                    prompts: vec!["welcome_menu".into()],
+                    choices: vec![Choice {
+                        key: '1',
+                        next: NodeId(2),
+                    }],
+                    timeout_secs: 10,
+                    retries: 0,
+                    fail: None,
+                },
+            },
+            Node {
+                id: NodeId(2),
+                kind: NodeKind::Queue { group },
+            },
+        ],
+    })?;
+    store.set_service_number_flow(SERVICE_NUMBER, Some(flow))?;
+    Ok(())
+}
+
 /// A tiny HTTP/1.0 GET: enough for `/health`, with a short timeout.
 fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+    http_request(addr, "GET", path, "", Duration::from_secs(2)).map(|(_, body)| body)
+}
+
+/// A tiny HTTP/1.0 request: the status code and the body.
+fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    timeout: Duration,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.set_read_timeout(Some(timeout))?;
+    let headers = if body.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n{body}"
     )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
+    let code = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
         .unwrap_or("");
-    Ok(body.to_string())
+    Ok((code, body.to_string()))
 }

@@ -12,13 +12,19 @@
 //! pid when its guard drops, every wait has a deadline, and the whole run stops
 //! starting new phases once its time budget is spent.
 //!
+//! Then the same figures through the ACD (`acd.rs`): a second box whose service
+//! number leads through a menu ('1', pressed as RFC 4733) to a queue of many agents,
+//! each on their own desk phone; `--acd-only` runs that part alone (after the bare
+//! relay), `--skip-acd` leaves it out. Each part has its own time budget.
+//!
 //! The tricky part is keeping the load generator out of the figures: the rig and
 //! both sipps share the two cores with the box, so `--direct` runs the same load
 //! from carrier straight to phones to show what the generator alone can do.
 //!
 //! Usage: cargo bench --bench capacity [-- --direct | --quick | --skip-relay | --keep-recordings
-//! | --leak-check]
+//! | --leak-check | --acd-only | --skip-acd]
 
+mod acd;
 mod daemon;
 mod pcap;
 mod phases;
@@ -49,6 +55,9 @@ struct Options {
     keep: bool,
     /// Only repeat one CPS step several times and print the idle RSS after each.
     leak_check: bool,
+    /// The bare relay (unless skipped) and the ACD part, not the spine's phases.
+    acd_only: bool,
+    skip_acd: bool,
 }
 
 fn main() -> ExitCode {
@@ -60,6 +69,8 @@ fn main() -> ExitCode {
         skip_relay: has("--skip-relay"),
         keep: has("--keep-recordings"),
         leak_check: has("--leak-check"),
+        acd_only: has("--acd-only"),
+        skip_acd: has("--skip-acd"),
     };
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,13 +94,6 @@ fn run(options: &Options) -> BenchResult<()> {
     let carrier_ip: IpAddr = CARRIER_IP.parse()?;
     let phone_ip: IpAddr = PHONE_IP.parse()?;
     let rig = rig::Rig::start(carrier_ip, phone_ip, pcap::frames(Path::new(PCAP))?)?;
-    let phones_sip = SocketAddr::new(phone_ip, sipp::free_udp_port(phone_ip)?);
-    let _phones = sipp::spawn_phones(&work.join("phones"), phones_sip, &rig.phone)?;
-    let ctx = Ctx {
-        rig: &rig,
-        work: &work,
-        carrier_ip,
-    };
 
     let levels: &[u32] = if options.quick {
         &[50, 200]
@@ -125,134 +129,187 @@ fn run(options: &Options) -> BenchResult<()> {
         }
     }
 
-    let daemon = if options.direct {
-        println!("\n== sipp carrier -> sipp phones directly (the generator's own ceiling)");
-        None
-    } else {
-        let plan = daemon::Plan {
-            dir: work.join("box"),
-            box_ip: BOX_IP.parse()?,
-            carrier_ip,
-            phone_sip: phones_sip,
-            recording: true,
+    if !options.acd_only {
+        let spine = Spine {
+            options,
+            rig: &rig,
+            work: &work,
+            levels,
+            cps_rates,
+            window,
         };
-        let d = daemon::Daemon::start(&plan)?;
-        println!(
-            "\n== callbox {} (pid {}), SIP {}, recording on",
-            daemon::binary().display(),
-            d.pid(),
-            d.sip
-        );
-        Some(d)
-    };
-    let target = match &daemon {
-        Some(d) => Target::Box(d),
-        None => Target::Direct(phones_sip),
-    };
-    let idle_rss = daemon.as_ref().and_then(daemon::Daemon::rss_kb);
-    if let Some(rss) = idle_rss {
-        println!("idle RSS {rss} kB");
-    }
-
-    if options.leak_check {
-        println!("\n-- leak check: 200 CPS for 6 s, 2 s calls, five times; RSS once idle");
-        for _ in 0..5 {
-            print_cps(&phases::cps_step(
-                &ctx,
-                &target,
-                200,
-                6,
-                Duration::from_secs(2),
-            )?);
-        }
-        if let Some(d) = daemon {
-            println!("{}", d.stop());
-        }
-        return Ok(());
-    }
-    println!(
-        "\n-- set-up latency at 50 CPS ({} calls, 2 s each)",
-        if options.quick { 250 } else { 1000 }
-    );
-    let latency = phases::cps_step(
-        &ctx,
-        &target,
-        50,
-        if options.quick { 5 } else { 20 },
-        Duration::from_secs(2),
-    )?;
-    print_cps(&latency);
-
-    println!(
-        "\n-- calls held, filled at {} CPS, {} s measurement window",
-        phases::RAMP_CPS,
-        window.as_secs()
-    );
-    let mut held = Vec::new();
-    for &calls in levels {
-        if over_budget() {
-            println!("(time budget spent; stopping the ramp)");
-            break;
-        }
-        let level = phases::hold_level(&ctx, &target, calls, window)?;
-        print_level(&level, idle_rss);
-        let ok = level.held();
-        held.push(level);
-        if !ok {
-            break;
+        spine.run(&bare, &over_budget)?;
+        if options.leak_check {
+            return Ok(());
         }
     }
-
-    println!(
-        "\n-- calls per second, {} s per step, 2 s calls with RTP",
-        if options.quick { 4 } else { 6 }
-    );
-    let mut cps = Vec::new();
-    for &rate in cps_rates {
-        if over_budget() {
-            println!("(time budget spent; stopping the CPS ramp)");
-            break;
-        }
-        let step = phases::cps_step(
-            &ctx,
-            &target,
-            rate,
-            if options.quick { 4 } else { 6 },
-            Duration::from_secs(2),
-        )?;
-        print_cps(&step);
-        let ok = step.sustained();
-        cps.push(step);
-        if !ok {
-            break;
-        }
+    if !options.skip_acd && !options.direct && !options.leak_check {
+        acd::run(&rig, &work, carrier_ip, options.quick, options.keep, &bare)?;
     }
-
-    let hwm = daemon.as_ref().and_then(daemon::Daemon::hwm_kb);
-    let recordings = daemon.as_ref().map(daemon::Daemon::recordings);
-    if let Some(d) = daemon {
-        println!("{}", d.stop());
-    }
-    if !options.keep {
-        // Several GB at the top levels; the counts above are what the report needs.
-        let _ = std::fs::remove_dir_all(work.join("box/var/recordings"));
-    }
-    summary(
-        &latency,
-        &cps,
-        &held,
-        &bare,
-        idle_rss,
-        hwm,
-        recordings,
-        options.direct,
-    );
     println!(
         "\nbench took {:.0} s; load average after: {}",
         started.elapsed().as_secs_f64(),
         load().trim()
     );
     Ok(())
+}
+
+/// The spine's phases: one box with device 2001 behind the service number.
+struct Spine<'a> {
+    options: &'a Options,
+    rig: &'a rig::Rig,
+    work: &'a Path,
+    levels: &'a [u32],
+    cps_rates: &'a [u32],
+    window: Duration,
+}
+
+impl Spine<'_> {
+    fn run(&self, bare: &[BareLevel], over_budget: &dyn Fn() -> bool) -> BenchResult<()> {
+        let Spine {
+            options,
+            rig,
+            work,
+            levels,
+            cps_rates,
+            window,
+        } = *self;
+        let carrier_ip: IpAddr = CARRIER_IP.parse()?;
+        let phone_ip: IpAddr = PHONE_IP.parse()?;
+        let phones_sip = SocketAddr::new(phone_ip, sipp::free_udp_port(phone_ip)?);
+        // Stopped when this part ends: the ACD part's agents use the same media ports.
+        let _phones = sipp::spawn_phones(&work.join("phones"), phones_sip, &rig.phone)?;
+        let ctx = Ctx {
+            rig,
+            work,
+            carrier_ip,
+        };
+
+        let daemon = if options.direct {
+            println!("\n== sipp carrier -> sipp phones directly (the generator's own ceiling)");
+            None
+        } else {
+            let plan = daemon::Plan {
+                dir: work.join("box"),
+                box_ip: BOX_IP.parse()?,
+                carrier_ip,
+                phone_sip: phones_sip,
+                recording: true,
+                acd: None,
+            };
+            let d = daemon::Daemon::start(&plan)?;
+            println!(
+                "\n== callbox {} (pid {}), SIP {}, recording on",
+                daemon::binary().display(),
+                d.pid(),
+                d.sip
+            );
+            Some(d)
+        };
+        let target = match &daemon {
+            Some(d) => Target::Box(d),
+            None => Target::Direct(phones_sip),
+        };
+        let idle_rss = daemon.as_ref().and_then(daemon::Daemon::rss_kb);
+        if let Some(rss) = idle_rss {
+            println!("idle RSS {rss} kB");
+        }
+
+        if options.leak_check {
+            println!("\n-- leak check: 200 CPS for 6 s, 2 s calls, five times; RSS once idle");
+            for _ in 0..5 {
+                print_cps(&phases::cps_step(
+                    &ctx,
+                    &target,
+                    200,
+                    6,
+                    Duration::from_secs(2),
+                )?);
+            }
+            if let Some(d) = daemon {
+                println!("{}", d.stop());
+            }
+            return Ok(());
+        }
+        println!(
+            "\n-- set-up latency at 50 CPS ({} calls, 2 s each)",
+            if options.quick { 250 } else { 1000 }
+        );
+        let latency = phases::cps_step(
+            &ctx,
+            &target,
+            50,
+            if options.quick { 5 } else { 20 },
+            Duration::from_secs(2),
+        )?;
+        print_cps(&latency);
+
+        println!(
+            "\n-- calls held, filled at {} CPS, {} s measurement window",
+            phases::RAMP_CPS,
+            window.as_secs()
+        );
+        let mut held = Vec::new();
+        for &calls in levels {
+            if over_budget() {
+                println!("(time budget spent; stopping the ramp)");
+                break;
+            }
+            let level = phases::hold_level(&ctx, &target, calls, window)?;
+            print_level(&level, idle_rss);
+            let ok = level.held();
+            held.push(level);
+            if !ok {
+                break;
+            }
+        }
+
+        println!(
+            "\n-- calls per second, {} s per step, 2 s calls with RTP",
+            if options.quick { 4 } else { 6 }
+        );
+        let mut cps = Vec::new();
+        for &rate in cps_rates {
+            if over_budget() {
+                println!("(time budget spent; stopping the CPS ramp)");
+                break;
+            }
+            let step = phases::cps_step(
+                &ctx,
+                &target,
+                rate,
+                if options.quick { 4 } else { 6 },
+                Duration::from_secs(2),
+            )?;
+            print_cps(&step);
+            let ok = step.sustained();
+            cps.push(step);
+            if !ok {
+                break;
+            }
+        }
+
+        let hwm = daemon.as_ref().and_then(daemon::Daemon::hwm_kb);
+        let recordings = daemon.as_ref().map(daemon::Daemon::recordings);
+        if let Some(d) = daemon {
+            println!("{}", d.stop());
+        }
+        if !options.keep {
+            // Several GB at the top levels; the counts above are what the report needs.
+            let _ = std::fs::remove_dir_all(work.join("box/var/recordings"));
+        }
+        summary(
+            &latency,
+            &cps,
+            &held,
+            bare,
+            idle_rss,
+            hwm,
+            recordings,
+            options.direct,
+        );
+        Ok(())
+    }
 }
 
 /// A fresh directory for this run's files, kept for inspection.

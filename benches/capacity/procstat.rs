@@ -12,6 +12,53 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// User + system CPU time of each of a process's threads, summed per thread name
+/// (`/proc/<pid>/task/*/comm`), busiest first. Threads that end meanwhile are
+/// left out.
+pub fn threads_cpu(pid: u32) -> Vec<(String, Duration)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Duration)> = Vec::new();
+    for task in tasks.filter_map(Result::ok) {
+        let dir = task.path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("stat")),
+        ) else {
+            continue;
+        };
+        let Some(cpu) = cpu_from_stat(&stat) else {
+            continue;
+        };
+        let name = comm.trim().to_string();
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += cpu,
+            None => out.push((name, cpu)),
+        }
+    }
+    out
+}
+
+/// Per thread name, the CPU used between two [`threads_cpu`] readings, busiest first.
+pub fn threads_delta(
+    before: &[(String, Duration)],
+    after: &[(String, Duration)],
+) -> Vec<(String, Duration)> {
+    let mut out: Vec<(String, Duration)> = after
+        .iter()
+        .map(|(name, cpu)| {
+            let was = before
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(Duration::ZERO, |(_, c)| *c);
+            (name.clone(), cpu.saturating_sub(was))
+        })
+        .collect();
+    out.sort_by_key(|(_, cpu)| std::cmp::Reverse(*cpu));
+    out
+}
+
 /// User + system CPU time of a process.
 pub fn process_cpu(pid: u32) -> Option<Duration> {
     cpu_from_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)

@@ -9,7 +9,9 @@
 //!
 //! The tricky part is the hand-over of each call's media address: sipp writes
 //! "A <call> <ip> <port>" when the 200 arrives (flushed per line), a reader thread
-//! follows the file and starts that call's RTP stream at once.
+//! follows the file and starts that call's RTP stream at once. Calls through the
+//! ACD hand the answer to their own handler instead (a menu key first), and their
+//! agents' sipp writes lines of its own (see `acd.rs`).
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
@@ -120,6 +122,40 @@ pub fn spawn_phones(dir: &Path, sip: SocketAddr, plan: &PortPlan) -> BenchResult
     )
 }
 
+/// The agents of the ACD phases: one sipp UAS answering every call on `sip` with
+/// bench_agent.xml, media per `plan`, logging who called to `log`.
+pub fn spawn_agents(
+    dir: &Path,
+    sip: SocketAddr,
+    plan: &PortPlan,
+    log: &Path,
+) -> BenchResult<Guard> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::File::create(log)?;
+    let out = std::fs::File::create(dir.join("sipp_agents.out"))?;
+    Guard::spawn(
+        "sipp (agents)",
+        Command::new("sipp")
+            .current_dir(dir)
+            .arg("-sf")
+            .arg(scenario("bench_agent.xml"))
+            .args(["-i", &sip.ip().to_string(), "-p", &sip.port().to_string()])
+            .args(["-mi", &plan.ip.to_string(), "-mp", &plan.base.to_string()])
+            .args(["-trace_logs", "-log_file"])
+            .arg(log)
+            .args([
+                "-aa",
+                "-nostdin",
+                "-trace_err",
+                "-error_file",
+                "agents_errors.log",
+            ])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(Stdio::null()),
+    )
+}
+
 /// One run of the carrier: `calls` calls at `rate` per second, each held `hold`.
 #[derive(Debug, Clone)]
 pub struct TrunkRun {
@@ -132,6 +168,9 @@ pub struct TrunkRun {
     /// RTP packets each call sends once answered.
     pub packets: u32,
 }
+
+/// What to do with each answer sipp logs: its call number and the box's RTP address.
+pub type OnAnswer = Box<dyn FnMut(u64, SocketAddr) + Send>;
 
 /// What sipp saw of a run.
 #[derive(Debug, Clone, Default)]
@@ -172,6 +211,23 @@ pub struct RunningTrunk {
 
 impl TrunkRun {
     pub fn spawn(&self, dir: &Path, plan: &PortPlan, rig: RigHandle) -> BenchResult<RunningTrunk> {
+        let packets = self.packets;
+        let start: OnAnswer = Box::new(move |call, to| {
+            rig.start_stream(PortPlan::slot_of_call(call), to, packets, Duration::ZERO);
+        });
+        self.spawn_with(dir, plan, "bench_trunk.xml", &[], start)
+    }
+
+    /// Runs `scenario` with extra `-key NAME VALUE` pairs, handing each answer to
+    /// `on_answer`.
+    pub fn spawn_with(
+        &self,
+        dir: &Path,
+        plan: &PortPlan,
+        scenario_file: &str,
+        keys: &[(&str, String)],
+        mut on_answer: OnAnswer,
+    ) -> BenchResult<RunningTrunk> {
         std::fs::create_dir_all(dir)?;
         let log = dir.join("answers.log");
         std::fs::File::create(&log)?;
@@ -179,13 +235,16 @@ impl TrunkRun {
         let port = free_udp_port(self.local_ip)?;
         // A run that overstays this is killed; the box failed it.
         let budget = self.calls as u64 / self.rate.max(1) as u64 + self.hold.as_secs() + 40;
+        let mut cmd = Command::new("sipp");
+        for (name, value) in keys {
+            cmd.args(["-key", name, value]);
+        }
         let guard = Guard::spawn(
             "sipp (carrier)",
-            Command::new("sipp")
-                .current_dir(dir)
+            cmd.current_dir(dir)
                 .arg(self.target.to_string())
                 .arg("-sf")
-                .arg(scenario("bench_trunk.xml"))
+                .arg(scenario(scenario_file))
                 .args(["-s", &self.service])
                 .args(["-i", &self.local_ip.to_string(), "-p", &port.to_string()])
                 .args(["-mi", &plan.ip.to_string(), "-mp", &plan.base.to_string()])
@@ -212,10 +271,17 @@ impl TrunkRun {
         )?;
         let answered = Arc::new(AtomicUsize::new(0));
         let stop_tail = Arc::new(AtomicBool::new(false));
-        let (a, s, packets) = (answered.clone(), stop_tail.clone(), self.packets);
+        let (a, s) = (answered.clone(), stop_tail.clone());
         let tail = std::thread::Builder::new()
             .name("sipp-answers".into())
-            .spawn(move || follow_answers(&log, rig, packets, &a, &s))?;
+            .spawn(move || {
+                follow_lines(&log, &s, |line| {
+                    if let Some((call, to)) = parse_answer(line) {
+                        a.fetch_add(1, Ordering::Relaxed);
+                        on_answer(call, to);
+                    }
+                })
+            })?;
         Ok(RunningTrunk {
             guard,
             dir: dir.to_path_buf(),
@@ -259,14 +325,9 @@ impl RunningTrunk {
     }
 }
 
-/// Follows sipp's log file and starts a stream per "A <call> <ip> <port>" line.
-fn follow_answers(
-    log: &Path,
-    rig: RigHandle,
-    packets: u32,
-    answered: &AtomicUsize,
-    stop: &AtomicBool,
-) {
+/// Follows a log file sipp appends to and hands every complete line to `on_line`,
+/// until `stop` (then once more, for the tail).
+pub fn follow_lines(log: &Path, stop: &AtomicBool, mut on_line: impl FnMut(&str)) {
     let Ok(mut file) = std::fs::File::open(log) else {
         return;
     };
@@ -282,10 +343,7 @@ fn follow_answers(
         pending.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = pending.find('\n') {
             let line: String = pending.drain(..=end).collect();
-            if let Some((call, to)) = parse_answer(&line) {
-                answered.fetch_add(1, Ordering::Relaxed);
-                rig.start_stream(PortPlan::slot_of_call(call), to, packets, Duration::ZERO);
-            }
+            on_line(&line);
         }
         if stopping {
             return;
