@@ -201,7 +201,10 @@ fn a_queue_call_rings_the_longest_idle_agent_then_wrap_up_then_idle() {
         "the box answers the caller"
     );
     let heard = played(&w, a);
-    assert_eq!(heard[0], "/sounds/zh-CN/please_wait.wav");
+    assert_eq!(
+        heard[0], "/sounds/zh-CN/transferring.wav",
+        "an agent is free: 正在为您转接, not 坐席正忙"
+    );
     assert_eq!(
         rung(&sent),
         vec![(rung(&sent)[0].0, phone(2))],
@@ -453,6 +456,11 @@ fn only_idle_agents_are_offered_calls() {
 
     let (a, sent) = customer(&mut w, "13911112222");
     assert!(rung(&sent).is_empty(), "nobody is idle: nobody rings");
+    assert_eq!(
+        played(&w, a)[0],
+        "/sounds/zh-CN/please_wait.wav",
+        "坐席正忙,请您耐心等待"
+    );
     assert_eq!(
         set_state(&mut w, "8001", Availability::Busy(Some("打游戏".into()))),
         Err(CommandError::UnknownBusyReason("打游戏".into()))

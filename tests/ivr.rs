@@ -242,7 +242,11 @@ fn a_menu_key_takes_the_caller_to_the_queue_chosen() {
             .contains(&&MediaCommand::StopPlay { leg: a }),
         "a key stops the menu prompt"
     );
-    assert_eq!(last_heard(&w, a), "please_wait");
+    assert_eq!(
+        last_heard(&w, a),
+        "transferring",
+        "8002 is free: 正在为您转接"
+    );
     assert_eq!(
         rung(&sent),
         [Target::Device(DeviceId(2))],

@@ -41,8 +41,19 @@ impl Switchboard {
             self.leave(now, id, "the queue's skill group no longer exists".into());
             return;
         };
-        let members = self.members_summary(now, group);
+        let (members, free) = self.members_summary(now, group);
         let available = self.group_has_agents(group);
+        let ahead = self
+            .held
+            .values()
+            .filter(|o| o.group == Some(group) && o.queued() && o.record.id != id)
+            .count();
+        // "坐席正忙" only when nobody is free for this caller; else "正在为您转接".
+        let greeting = if greeting == "please_wait" && free > ahead {
+            "transferring"
+        } else {
+            greeting
+        };
         let Some(w) = self.held.get_mut(&id) else {
             return;
         };
@@ -88,8 +99,10 @@ impl Switchboard {
     }
 
     /// "8001 idle, 8002 busy (lunch), 8003 logged out" for the trail.
-    fn members_summary(&self, now: Now, group: GroupId) -> String {
+    /// The trail's words, and how many members are free now.
+    fn members_summary(&self, now: Now, group: GroupId) -> (String, usize) {
         let mut parts = Vec::new();
+        let mut free = 0;
         for agent in self.directory.agents.iter() {
             if !agent.groups.iter().any(|m| m.group == group) {
                 continue;
@@ -97,16 +110,20 @@ impl Switchboard {
             let verdicts = acd::why(now, &self.directory, &self.devices, &self.agents, agent);
             let verdict = verdicts.iter().find(|v| v.group == Some(group));
             match verdict {
-                Some(v) if v.gets_next_call => parts.push(format!("{} free", agent.number)),
+                Some(v) if v.gets_next_call => {
+                    free += 1;
+                    parts.push(format!("{} free", agent.number));
+                }
                 Some(v) => parts.push(format!("{} {}", agent.number, v.reasons.join(", "))),
                 None => {}
             }
         }
-        if parts.is_empty() {
+        let words = if parts.is_empty() {
             "the group has no members".into()
         } else {
             parts.join("; ")
-        }
+        };
+        (words, free)
     }
 
     // ------------------------------------------------------------ the ACD
