@@ -45,34 +45,8 @@ fn group(id: GroupId, name: &str, strategy: Strategy) -> SkillGroup {
 /// the service number queues for 售前.
 fn office(strategy: Strategy) -> Directory {
     let mut dir = demo_directory();
-    dir.devices = PHONES
-        .iter()
-        .map(|(id, user)| Device {
-            id: DeviceId(*id),
-            user: (*user).into(),
-            password: "pw".into(),
-            name: format!("desk {user}"),
-            static_contact: None,
-        })
-        .collect();
-    dir.agents = (1..=3)
-        .map(|n| Agent {
-            id: AgentId(n),
-            number: format!("800{n}"),
-            name: format!("agent {n}"),
-            direct_number: Some(format!("1380013800{n}")),
-            bound_device: Some(DeviceId(n)),
-            softphone: None,
-            answer_mode: AnswerMode::Device,
-            offline_answering: false,
-            allow_fallback: false,
-            confirm_direct: false,
-            groups: vec![Membership {
-                group: SALES,
-                level: n as u32,
-            }],
-        })
-        .collect();
+    dir.devices = PHONES.iter().map(|(id, _)| desk(*id)).collect();
+    dir.agents = (1..=3).map(|n| agent(n, SALES, n as u32)).collect();
     dir.groups = vec![
         group(SALES, "售前", strategy),
         group(SUPPORT, "售后", strategy),

@@ -104,33 +104,8 @@ fn main_flow() -> Flow {
 /// (phone 1002) in 售后; the service number starts `main_flow`.
 fn office() -> Directory {
     let mut dir = demo_directory();
-    dir.devices = (1..=3)
-        .map(|n| Device {
-            id: DeviceId(n),
-            user: format!("100{n}"),
-            password: "pw".into(),
-            name: format!("desk 100{n}"),
-            static_contact: None,
-        })
-        .collect();
-    dir.agents = (1..=2)
-        .map(|n| Agent {
-            id: AgentId(n),
-            number: format!("800{n}"),
-            name: format!("agent {n}"),
-            direct_number: Some(format!("1380013800{n}")),
-            bound_device: Some(DeviceId(n)),
-            softphone: None,
-            answer_mode: AnswerMode::Device,
-            offline_answering: false,
-            allow_fallback: false,
-            confirm_direct: false,
-            groups: vec![Membership {
-                group: if n == 1 { SALES } else { SUPPORT },
-                level: 1,
-            }],
-        })
-        .collect();
+    dir.devices = (1..=3).map(desk).collect();
+    dir.agents = vec![agent(1, SALES, 1), agent(2, SUPPORT, 1)];
     dir.groups = vec![group(SALES, "售前"), group(SUPPORT, "售后")];
     dir.flows = vec![main_flow()];
     dir.service_numbers[0].device = None;

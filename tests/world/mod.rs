@@ -60,6 +60,35 @@ pub fn demo_directory() -> Directory {
     }
 }
 
+/// Desk phone `100n` (device id `n`), password "pw".
+pub fn desk(n: i64) -> Device {
+    Device {
+        id: DeviceId(n),
+        user: format!("100{n}"),
+        password: "pw".into(),
+        name: format!("desk 100{n}"),
+        static_contact: None,
+    }
+}
+
+/// Agent `800n` (id `n`) on desk phone `100n`, direct line `1380013800n` (put through
+/// without "press 1"), in `group` at `level`.
+pub fn agent(n: i64, group: GroupId, level: u32) -> Agent {
+    Agent {
+        id: AgentId(n),
+        number: format!("800{n}"),
+        name: format!("agent {n}"),
+        direct_number: Some(format!("1380013800{n}")),
+        bound_device: Some(DeviceId(n)),
+        softphone: None,
+        answer_mode: AnswerMode::Device,
+        offline_answering: false,
+        allow_fallback: false,
+        confirm_direct: false,
+        groups: vec![Membership { group, level }],
+    }
+}
+
 pub fn audio(port: u16, codecs: &[Codec]) -> MediaDesc {
     MediaDesc {
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
