@@ -174,6 +174,36 @@ fn vip_customers_and_why_call() {
         ["+8613812345678"]
     );
 
+    // A demo agent gets a mobile for the hotline sign-in; a malformed one is refused.
+    let id = {
+        let mut store = Store::open(&dir.path().join("var/callbox.db")).unwrap();
+        let group = store.load_directory("9").unwrap().groups[0].id;
+        let agent = store
+            .add_agent(&callbox::store::NewAgent {
+                number: "8001".into(),
+                name: "张三".into(),
+                web_password: "secret-pw".into(),
+                sip_password: None,
+                direct_number: None,
+                bound_device: None,
+                answer_mode: callbox::core::AnswerMode::Device,
+                offline_answering: false,
+                allow_fallback: false,
+                confirm_direct: true,
+            })
+            .unwrap();
+        store.add_member(group, agent, 1).unwrap();
+        agent
+    };
+    let (code, out) = callbox(&config, &["agent", "direct", "8001", "+8613800138001"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = callbox(&config, &["agent", "direct", "8001", "138-0013"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("direct_number"), "{out}");
+    let d = store.load_directory("9").unwrap();
+    let a = d.agent(id).unwrap();
+    assert_eq!(a.direct_number.as_deref(), Some("+8613800138001"));
+
     let (code, out) = callbox(&config, &["why", "call", "7"]);
     assert_ne!(code, 0);
     assert!(out.contains("no call has the id 7"), "{out}");

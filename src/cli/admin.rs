@@ -284,3 +284,19 @@ pub fn busy_reasons(config: &Config, rest: &[String]) -> Result<(), CliError> {
     println!("busy reasons: {}", reasons.join(", "));
     Ok(())
 }
+
+/// `agent direct NUMBER PHONE_NUMBER|none`: the agent's direct line (mobile), for the
+/// direct answer mode, offline answering, fallback and the hotline sign-in.
+pub fn direct(config: &Config, rest: &[String]) -> Result<(), CliError> {
+    let args = Args::parse(rest, &[], &[])?;
+    let mut store = Store::open(&config.db_path())?;
+    let number = args.at(0, "the agent number")?;
+    let agent = agent_id(&store, number)?;
+    let line = match args.at(1, "the direct number (or none)")? {
+        "none" => None,
+        n => Some(n),
+    };
+    store.set_direct_number(agent, line)?;
+    println!("agent {number}'s direct line: {}", line.unwrap_or("none"));
+    Ok(())
+}

@@ -26,6 +26,7 @@ pub const USAGE: &str =
   agent mode NUMBER MODE
   agent log NUMBER [--limit N]    the agent's status log, with the cause of each change
   agent bind NUMBER PHONE|none    the desk phone the agent answers on
+  agent direct NUMBER LINE|none   the agent's direct line (mobile), E.164 or national
   agent join NUMBER GROUP[:LEVEL] put the agent in a skill group
   agent add NUMBER NAME --password PW [--sip-password PW] [--direct NUMBER]
             [--device USER] [--mode MODE] [--group NAME[:LEVEL]]...
@@ -84,6 +85,7 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
         ("why", _) => Err(ArgError("usage: callbox why agent NUMBER | why call ID".into()).into()),
         ("agent", "add") => admin::add_agent(config, tail),
         ("agent", "bind") => admin::bind(config, tail),
+        ("agent", "direct") => admin::direct(config, tail),
         ("agent", "join") => admin::join(config, tail),
         ("agent", "log") => admin::log(config, tail),
         ("busy-reasons", _) => admin::busy_reasons(config, rest),

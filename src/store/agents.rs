@@ -217,6 +217,29 @@ impl Store {
         Ok(())
     }
 
+    /// Sets (or, with `None`, removes) the agent's direct number (E.164 or national
+    /// digits; [`StoreError::Invalid`] naming `direct_number` otherwise).
+    pub fn set_direct_number(
+        &mut self,
+        agent: AgentId,
+        number: Option<&str>,
+    ) -> Result<(), StoreError> {
+        if let Some(n) = number {
+            check_direct_number(n)?;
+        }
+        let changed = self.conn.execute(
+            "UPDATE agents SET direct_number = ?2 WHERE id = ?1",
+            params![agent.0, number],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "agent",
+                value: agent.0.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// Each agent's last logged state (their newest status-log row), in agent order,
     /// for a restart to resume from. Agents with no row yet, and rows of removed
     /// agents, are left out.
