@@ -60,23 +60,12 @@ fn office(strategy: Strategy) -> Directory {
 /// A world over `dir` with every phone registered.
 fn world(dir: Directory) -> World {
     let mut w = World::with(dir, true);
-    for (id, _) in PHONES {
-        w.sip(SipEvent::DeviceStatus {
-            device: DeviceId(id),
-            contacts: 1,
-            reachable: true,
-        });
-    }
+    w.register(PHONES.iter().map(|(id, _)| *id));
     w
 }
 
 fn login(w: &mut World, number: &str) {
-    let r = w.command(Command::Login {
-        agent: number.into(),
-        mode: None,
-        by: StatusCause::Agent,
-    });
-    assert!(r.is_ok(), "{number} logs in: {r:?}");
+    w.login(number);
 }
 
 fn set_state(w: &mut World, number: &str, state: Availability) -> Result<Reply, CommandError> {

@@ -115,23 +115,12 @@ fn office() -> Directory {
 
 fn world(dir: Directory) -> World {
     let mut w = World::with(dir, false);
-    for n in 1..=3 {
-        w.sip(SipEvent::DeviceStatus {
-            device: DeviceId(n),
-            contacts: 1,
-            reachable: true,
-        });
-    }
+    w.register(1..=3);
     w
 }
 
 fn login(w: &mut World, number: &str) {
-    let r = w.command(Command::Login {
-        agent: number.into(),
-        mode: None,
-        by: StatusCause::Agent,
-    });
-    assert!(r.is_ok(), "{r:?}");
+    w.login(number);
 }
 
 fn customer(w: &mut World, from: &str) -> LegId {

@@ -323,6 +323,27 @@ impl World {
             .map_or(acd::AgentState::Offline, |r| r.to)
     }
 
+    /// Phones `ids` registered and reachable, as the SIP room would report them.
+    pub fn register(&mut self, ids: impl IntoIterator<Item = i64>) {
+        for id in ids {
+            self.sip(SipEvent::DeviceStatus {
+                device: DeviceId(id),
+                contacts: 1,
+                reachable: true,
+            });
+        }
+    }
+
+    /// Agent `number` logs in in their default mode; the test fails if refused.
+    pub fn login(&mut self, number: &str) {
+        let r = self.command(Command::Login {
+            agent: number.into(),
+            mode: None,
+            by: acd::StatusCause::Agent,
+        });
+        assert!(r.is_ok(), "{number} logs in: {r:?}");
+    }
+
     /// The prompt playing to `leg` ends: `PlayDone` with the tag of the last `Play`.
     pub fn play_done(&mut self, leg: LegId) -> Vec<SipCommand> {
         let tag = self
