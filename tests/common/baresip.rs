@@ -62,7 +62,8 @@ impl Baresip {
         let rec_dir = dir.join("rec");
         std::fs::create_dir_all(&rec_dir)
             .map_err(|e| HarnessError::io("create baresip dirs", e))?;
-        let sip_port = ports::free_port();
+        // SIP on sip_port, TLS on sip_port + 1: both must be ours.
+        let sip_port = ports::free_port_pair();
         let ctrl_port = ports::free_tcp_port();
         let rtp_base = ports::free_udp_block(16);
         let source = audio_source(&opts.source, &dir)?;

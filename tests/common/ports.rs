@@ -56,6 +56,22 @@ pub fn free_port() -> u16 {
     panic!("no free UDP+TCP port on 127.0.0.1 after {TRIES} tries");
 }
 
+/// Two consecutive ports, both free for UDP and TCP. baresip 1.0 listens for
+/// SIP/TLS on its SIP port + 1 and cannot be told not to; a test elsewhere in
+/// the binary taking that second port made baresip exit at start (CI, stop 9).
+pub fn free_port_pair() -> u16 {
+    for _ in 0..TRIES {
+        let Some(port) = kernel_pick() else { continue };
+        let Some(next) = port.checked_add(1) else {
+            continue;
+        };
+        if tcp_free(port) && udp_free(next) && tcp_free(next) && claim(&[port, next]) {
+            return port;
+        }
+    }
+    panic!("no two free UDP+TCP ports on 127.0.0.1 after {TRIES} tries");
+}
+
 /// A port free for TCP on 127.0.0.1 (control sockets).
 pub fn free_tcp_port() -> u16 {
     for _ in 0..TRIES {
