@@ -43,6 +43,8 @@ fn call(id: i64) -> CallRecord {
         agent: None,
         group: None,
         wait_secs: None,
+        hold_secs: 0,
+        survey_score: None,
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Directory {
     pub vip_numbers: Vec<String>,
     /// Prompts an admin replaced with a recording of their own.
     pub prompt_files: Vec<PromptFile>,
+    /// Customers' verification PINs (hashed), checked by "transfer to verification".
+    pub customer_pins: Vec<CustomerPin>,
     /// Digits a device dials before an outside number (default "9").
     pub outbound_prefix: String,
 }
@@ -88,6 +90,15 @@ pub struct ServiceNumber {
     pub priority: u8,
     /// The language of the prompts callers of this number hear.
     pub language: Language,
+}
+
+/// A customer's PIN for identity checks, never stored or held in clear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerPin {
+    /// The customer's phone number, as their calls present it.
+    pub number: String,
+    /// An argon2 PHC string of the digits.
+    pub pin_hash: String,
 }
 
 /// A prompt replaced by an upload: `file` plays instead of the built-in one.
@@ -186,6 +197,8 @@ pub struct Agent {
     /// A call to the direct number waits for the agent to press 1 before the customer
     /// is put through, so a mobile's voicemail never takes a customer.
     pub confirm_direct: bool,
+    /// May listen to, whisper into and barge into other agents' calls.
+    pub supervisor: bool,
     pub groups: Vec<Membership>,
 }
 
@@ -327,6 +340,14 @@ impl Directory {
         self.agents
             .iter()
             .find(|a| a.bound_device == Some(device) || a.softphone == Some(device))
+    }
+
+    /// The PIN hash of the customer calling from `number`.
+    pub fn customer_pin(&self, number: &str) -> Option<&str> {
+        self.customer_pins
+            .iter()
+            .find(|c| c.number == number)
+            .map(|c| c.pin_hash.as_str())
     }
 
     pub fn service_number(&self, number: &str) -> Option<&ServiceNumber> {

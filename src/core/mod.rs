@@ -34,6 +34,7 @@ mod agents;
 mod call;
 mod causes;
 mod command;
+mod controls;
 mod directory;
 mod held;
 mod ids;
@@ -49,14 +50,14 @@ mod switchboard;
 
 pub use command::{AgentView, Availability, Command, CommandError, Reply};
 pub use directory::{
-    Agent, AnswerMode, Device, Directory, Language, Membership, Overflow, PromptFile, QueueExit,
-    ServiceNumber, SkillGroup, Strategy, Trunk, TrunkRegistration,
+    Agent, AnswerMode, CustomerPin, Device, Directory, Language, Membership, Overflow, PromptFile,
+    QueueExit, ServiceNumber, SkillGroup, Strategy, Trunk, TrunkRegistration,
 };
 pub use ids::{AgentId, CallId, DeviceId, GroupId, LegId, TrunkId};
 pub use media_desc::{Codec, Direction, MediaDesc};
 pub use msg::{
-    CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy, IncomingCall,
-    MediaCommand, MediaEvent, SipCommand, SipEvent, StoreOp, Target,
+    AuditRecord, CallDirection, CallEventKind, CallEventRecord, CallRecord, CallSource, HangupBy,
+    IncomingCall, MediaCommand, MediaEvent, SipCommand, SipEvent, StoreOp, Target,
 };
 pub use routing::{Destination, IvrStart, NoRoute, Route, route, same_number};
 pub use switchboard::{Switchboard, SwitchboardConfig};

@@ -76,6 +76,15 @@ pub enum SipEvent {
     /// A re-INVITE on an established dialog: hold (sendonly/inactive), resume, or a new
     /// address. Answered by `SipCommand::AnswerReoffer`.
     Reoffer { leg: LegId, offer: MediaDesc },
+    /// A REFER on an established dialog (a phone's transfer button), already
+    /// accepted with 202. `to_user` is the user part of Refer-To. `replaces` is our
+    /// leg whose dialog the Refer-To's `Replaces` names (attended transfer), when the
+    /// SIP room knows that dialog. Answered by `SipCommand::ReferOutcome`.
+    Refer {
+        leg: LegId,
+        to_user: String,
+        replaces: Option<LegId>,
+    },
     /// A device's reachability changed: `contacts` registered (or static) contacts,
     /// `reachable` false when qualify pings go unanswered.
     DeviceStatus {
@@ -111,6 +120,9 @@ pub enum SipCommand {
     /// still ringing, 480 when an incoming INVITE is unanswered. The SIP room reports
     /// nothing more for this leg.
     Hangup { leg: LegId },
+    /// Tell the phone that sent a REFER on `leg` how the transfer went: a NOTIFY
+    /// with the `message/sipfrag` "SIP/2.0 code" that ends the implicit subscription.
+    ReferOutcome { leg: LegId, code: u16 },
     /// New devices, trunks or passwords from the store.
     Reload(Box<Directory>),
 }
@@ -160,12 +172,41 @@ pub enum MediaCommand {
     StopPlay {
         leg: LegId,
     },
-    /// Record the bridge of `a` (left channel: what `a` sent) and `b` (right) to a
-    /// stereo 8 kHz WAV at `path`, readable even if the process dies mid-call.
+    /// Mix audio among legs (conference, consult, listen, whisper, barge): in room
+    /// `room`, each listed leg hears the sum of what the legs it lists send, in its
+    /// own codec, 20 ms at a time. Sent again with the same `room`, it replaces the
+    /// arrangement. A leg enters a mix leaving its bridge or other mix; a `Bridge`
+    /// takes it out of the mix. A leg listing nobody hears nothing but may be heard.
+    /// A leg hearing a prompt hears only the prompt, as with a bridge.
+    /// Telephone-events are reported as `Dtmf`, never mixed.
+    Mix {
+        room: u64,
+        hears: Vec<(LegId, Vec<LegId>)>,
+    },
+    /// End the mix: its legs hear nothing until bridged or mixed again.
+    Unmix {
+        room: u64,
+    },
+    /// Record the customer leg `a` (left channel: what `a` sent) and `b` (right) to a
+    /// stereo 8 kHz WAV at `path`, readable even if the process dies mid-call. The
+    /// recording belongs to `a`: it lasts until `a` closes, whoever `a` talks to.
     Record {
         a: LegId,
         b: LegId,
         path: PathBuf,
+    },
+    /// From now on the right channel of `a`'s recording is the sum of what `others`
+    /// send (after a transfer, a consult, a conference; empty while `a` is on hold or
+    /// in a queue). Closing one of `others` just takes it out.
+    RecordOthers {
+        a: LegId,
+        others: Vec<LegId>,
+    },
+    /// While paused, `a`'s recording writes nothing (PIN entry must not be on it);
+    /// the file is shorter by that time.
+    PauseRecording {
+        a: LegId,
+        paused: bool,
     },
     /// Release the socket; a recording that involves the leg is finalised.
     Close {
@@ -296,6 +337,10 @@ pub struct CallRecord {
     pub group: Option<GroupId>,
     /// Seconds the caller waited in queues before an agent answered or they left.
     pub wait_secs: Option<u32>,
+    /// Seconds the customer spent on hold (from the call bar or a phone's button).
+    pub hold_secs: u32,
+    /// The key the customer rated the call with in the satisfaction survey.
+    pub survey_score: Option<u8>,
 }
 
 /// What happened on a call, in the call trail's closed vocabulary.
@@ -324,6 +369,11 @@ pub enum CallEventKind {
     Abandoned,
     /// The caller left the queue for its overflow destination.
     Overflowed,
+    /// A call control was used (transfer, consult, conference, survey, verification,
+    /// menu, click-to-call): the party says who, the detail what.
+    Control,
+    /// A supervisor listened, whispered or barged in.
+    Supervised,
 }
 
 impl CallEventKind {
@@ -349,6 +399,8 @@ impl CallEventKind {
             "agent_no_answer" => AgentNoAnswer,
             "abandoned" => Abandoned,
             "overflowed" => Overflowed,
+            "control" => Control,
+            "supervised" => Supervised,
             _ => return None,
         })
     }
@@ -373,6 +425,8 @@ impl CallEventKind {
             CallEventKind::AgentNoAnswer => "agent_no_answer",
             CallEventKind::Abandoned => "abandoned",
             CallEventKind::Overflowed => "overflowed",
+            CallEventKind::Control => "control",
+            CallEventKind::Supervised => "supervised",
         }
     }
 }
@@ -403,6 +457,22 @@ pub enum StoreOp {
         agent: AgentId,
         device: DeviceId,
     },
+    /// A line of the audit log: who did what to which call (supervision).
+    Audit(Box<AuditRecord>),
+}
+
+/// One `audit_log` row: a person's action that others may need to account for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub at: DateTime<Utc>,
+    /// Who: an agent number, "admin", or a user name.
+    pub actor: String,
+    /// A closed word: "listen", "whisper", "barge", …
+    pub action: String,
+    /// The call it was about, if any.
+    pub call: Option<CallId>,
+    /// Plain words.
+    pub detail: String,
 }
 
 #[cfg(test)]
@@ -431,13 +501,15 @@ mod tests {
             AgentNoAnswer,
             Abandoned,
             Overflowed,
+            Control,
+            Supervised,
         ];
         for kind in kinds {
             // A new variant must be added above: this match stops the build otherwise.
             match kind {
                 Offered | Ringing | EarlyMedia | Answered | Held | Resumed | Dtmf | Rejected
                 | Cancelled | HungUp | RecordingStarted | RecordingDone | Failed | Queued
-                | AgentOffered | AgentNoAnswer | Abandoned | Overflowed => {}
+                | AgentOffered | AgentNoAnswer | Abandoned | Overflowed | Control | Supervised => {}
             }
             assert_eq!(CallEventKind::parse(kind.as_str()), Some(kind));
         }

@@ -240,6 +240,11 @@ impl Switchboard {
                 self.devices.insert(device, (contacts, reachable));
                 self.device_changed(now, device);
             }
+            SipEvent::Refer {
+                leg,
+                to_user,
+                replaces,
+            } => self.refer(now, leg, &to_user, replaces),
         }
     }
 
@@ -384,6 +389,8 @@ impl Switchboard {
             agent: None,
             group: None,
             wait_secs: None,
+            hold_secs: 0,
+            survey_score: None,
         };
         let caller = self.describe_source(new.source, &new.from_user);
 
@@ -1071,7 +1078,8 @@ fn event_leg(event: &SipEvent) -> Option<LegId> {
         | SipEvent::Answered { leg, .. }
         | SipEvent::Rejected { leg, .. }
         | SipEvent::HungUp { leg, .. }
-        | SipEvent::Reoffer { leg, .. } => Some(*leg),
+        | SipEvent::Reoffer { leg, .. }
+        | SipEvent::Refer { leg, .. } => Some(*leg),
         SipEvent::IncomingCall(_) | SipEvent::DeviceStatus { .. } => None,
     }
 }

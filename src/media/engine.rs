@@ -246,6 +246,13 @@ impl Engine {
             }
             MediaCommand::Record { a, b, path } => self.record(a, b, path),
             MediaCommand::Close { leg } => self.close(leg),
+            // TODO(media helper): mixing and recordings that follow the customer.
+            MediaCommand::Mix { .. }
+            | MediaCommand::Unmix { .. }
+            | MediaCommand::RecordOthers { .. }
+            | MediaCommand::PauseRecording { .. } => {
+                log::warn!("not carried out yet: {cmd:?}")
+            }
         }
     }
 

@@ -301,6 +301,10 @@ impl Stack {
             SipCommand::AnswerReoffer { leg, media } => self.answer_reoffer(leg, &media),
             SipCommand::Hangup { leg } => self.hangup(leg),
             SipCommand::Reload(dir) => self.reload(*dir),
+            // TODO(sip helper): NOTIFY with the sipfrag.
+            SipCommand::ReferOutcome { leg, code } => {
+                log::warn!("{leg}: REFER outcome {code} not sent yet")
+            }
         }
     }
 

@@ -77,6 +77,7 @@ impl Store {
             agents: self.load_agents()?,
             groups: self.load_groups()?,
             flows: self.load_flows()?,
+            customer_pins: Vec::new(),
             busy_reasons: self
                 .conn
                 .prepare("SELECT reason FROM busy_reasons ORDER BY position")?
@@ -143,6 +144,7 @@ impl Store {
                 offline_answering: r.get(7)?,
                 allow_fallback: r.get(8)?,
                 confirm_direct: r.get(9)?,
+                supervisor: false,
                 groups: Vec::new(),
             });
         }
@@ -332,6 +334,8 @@ fn call_from_row(r: &Row<'_>) -> Result<CallRecord, StoreError> {
             .get::<_, Option<i64>>(17)?
             .map(|w| u32_from_sql(w, "calls", &key, "wait_secs"))
             .transpose()?,
+        hold_secs: 0,
+        survey_score: None,
     })
 }
 

@@ -146,12 +146,16 @@ pub enum OpSubject {
         agent: AgentId,
         device: DeviceId,
     },
+    /// An audit-log line, about a call or not.
+    Audit(Option<CallId>),
 }
 
 impl std::fmt::Display for OpSubject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             OpSubject::Call(call) => write!(f, "{call}"),
+            OpSubject::Audit(Some(call)) => write!(f, "the audit log of {call}"),
+            OpSubject::Audit(None) => write!(f, "the audit log"),
             OpSubject::AgentStatus { agent, call: None } => {
                 write!(f, "the status of agent {}", agent.0)
             }
@@ -178,6 +182,7 @@ pub fn op_subject(op: &StoreOp) -> OpSubject {
             agent: *agent,
             device: *device,
         },
+        StoreOp::Audit(a) => OpSubject::Audit(a.call),
     }
 }
 
@@ -187,6 +192,8 @@ pub fn apply_op(conn: &Connection, data_dir: &Path, op: &StoreOp) -> Result<(), 
         StoreOp::CallEvent(e) => insert_event(conn, e),
         StoreOp::AgentStatus(s) => insert_agent_status(conn, s),
         StoreOp::BindDevice { agent, device } => bind(conn, *agent, Some(*device)),
+        // TODO(store helper): the audit_log table.
+        StoreOp::Audit(_) => Ok(()),
     }
 }
 

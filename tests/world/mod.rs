@@ -56,6 +56,7 @@ pub fn demo_directory() -> Directory {
         busy_reasons: Vec::new(),
         vip_numbers: Vec::new(),
         prompt_files: Vec::new(),
+        customer_pins: Vec::new(),
         outbound_prefix: "9".into(),
     }
 }
@@ -85,6 +86,7 @@ pub fn agent(n: i64, group: GroupId, level: u32) -> Agent {
         offline_answering: false,
         allow_fallback: false,
         confirm_direct: false,
+        supervisor: false,
         groups: vec![Membership { group, level }],
     }
 }
@@ -112,6 +114,8 @@ pub struct World {
     pub status_log: Vec<acd::AgentStatusRecord>,
     /// Command replies, in order.
     pub replies: Vec<Result<Reply, CommandError>>,
+    /// Audit-log lines written (supervision).
+    pub audit: Vec<callbox::core::AuditRecord>,
     next_port: u16,
     next_incoming: u64,
 }
@@ -141,6 +145,7 @@ impl World {
             trails: BTreeMap::new(),
             status_log: Vec::new(),
             replies: Vec::new(),
+            audit: Vec::new(),
             next_port: 20000,
             next_incoming: 1,
         }
@@ -187,6 +192,7 @@ impl World {
                         self.status_log.push((**row).clone());
                     }
                     Output::Reply { result, .. } => self.replies.push(result.clone()),
+                    Output::Store(StoreOp::Audit(row)) => self.audit.push((**row).clone()),
                     Output::Store(StoreOp::BindDevice { .. }) => {}
                     Output::Media(_) => {}
                 }
