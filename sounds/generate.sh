@@ -5,6 +5,8 @@
 #   en/<name>.wav      English prompts (espeak-ng, voice en-us)
 #   moh/default.wav    music on hold: about 25 s of soft sine arpeggios, made only
 #                      with sox's synthesiser (no third-party audio, no noise)
+#   moh/ringback.wav   ringback (450 Hz, 1 s on, 4 s off) and moh/hold_tone.wav,
+#                      the agent's tone while a customer keys a PIN
 #
 # Every file is WAV, 8000 Hz, mono, 16-bit signed PCM, with no metadata. Prompts are
 # trimmed of leading and trailing silence and normalised to -3 dBFS peak; the music
@@ -132,4 +134,13 @@ total=$((${#chords[@]} * bar + 1))
 sx -m "${parts[@]}" "${out_fmt[@]}" "$here/moh/default.wav" \
     trim 0 "$total" fade t 0 "$total" 0.8 gain -n -12
 
-echo "generate.sh: $count prompts in zh-CN/ and en/, and moh/default.wav"
+# Tones, the same in every language: ringback as Chinese exchanges play it (450 Hz,
+# 1 s on, 4 s off; heard by an agent whose click-to-call or consult is ringing), and
+# the hold tone an agent hears while the customer keys a PIN (a short 440 Hz pip
+# every 3 s). Both loop.
+sx -n -r 8000 -c 1 -b 16 "$tmp/ring.wav" synth 1 sine 450 vol 0.5 fade t 0.01 1 0.01
+sx "$tmp/ring.wav" "${out_fmt[@]}" "$here/moh/ringback.wav" pad 0 4
+sx -n -r 8000 -c 1 -b 16 "$tmp/pip.wav" synth 0.25 sine 440 vol 0.4 fade t 0.01 0.25 0.02
+sx "$tmp/pip.wav" "${out_fmt[@]}" "$here/moh/hold_tone.wav" pad 0 2.75
+
+echo "generate.sh: $count prompts in zh-CN/ and en/, moh/default.wav, and the tones"

@@ -1,13 +1,15 @@
 //! The admin commands that write the database, as an admin runs them against a real
 //! SQLite file: IVR flows imported and exported, service numbers and queue exits
 //! pointed at them, prompts replaced by recordings (checked by decoding them), VIP
-//! customers, and `why call` reading a call's trail back.
+//! customers, `why call` reading a call's trail back, and the in-call controls' admin
+//! commands (customers' PINs, supervisors, the audit log, an agent's calls).
 
 use std::path::Path;
 use std::process::Command;
 
 use callbox::core::{Codec, Language};
 use callbox::store::{NewGroup, NewTrunk, Store};
+use chrono::TimeZone;
 
 fn callbox(config: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_callbox"))
@@ -207,4 +209,270 @@ fn vip_customers_and_why_call() {
     let (code, out) = callbox(&config, &["why", "call", "7"]);
     assert_ne!(code, 0);
     assert!(out.contains("no call has the id 7"), "{out}");
+}
+
+/// Adds agent `number` straight to the store; returns its id.
+fn add_agent(db: &Path, number: &str) -> callbox::core::AgentId {
+    Store::open(db)
+        .unwrap()
+        .add_agent(&callbox::store::NewAgent {
+            number: number.into(),
+            name: format!("agent {number}"),
+            web_password: "secret-pw".into(),
+            sip_password: None,
+            direct_number: None,
+            bound_device: None,
+            answer_mode: callbox::core::AnswerMode::Device,
+            offline_answering: false,
+            allow_fallback: false,
+            confirm_direct: true,
+        })
+        .unwrap()
+}
+
+#[test]
+fn customer_pins_are_set_and_cleared_and_the_digits_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = office(dir.path());
+    let db = dir.path().join("var/callbox.db");
+    let (code, out) = callbox(&config, &["customer", "pin", "+8613812345678", "975310"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("+8613812345678") && !out.contains("975310"),
+        "{out}"
+    );
+    let d = Store::open(&db).unwrap().load_directory("9").unwrap();
+    let hash = d.customer_pin("+8613812345678").unwrap();
+    assert!(callbox::store::verify_pin(hash, "975310"));
+    assert!(!hash.contains("975310"));
+
+    for (args, names) in [
+        (vec!["customer", "pin", "+8613812345678", "97a310"], "pin"),
+        (vec!["customer", "pin", "+8613812345678", "975"], "pin"),
+        (
+            vec!["customer", "pin", "+8613812345678", "9753108642013"],
+            "pin",
+        ),
+        (vec!["customer", "pin", "12ab", "975311"], "number"),
+        (vec!["customer", "pin", "+8613812345678"], "PIN"),
+        (
+            vec!["customer", "pin", "+8613812345678", "975311", "--clear"],
+            "--clear",
+        ),
+        (
+            vec!["customer", "pin", "+8613812345678", "975311", "1"],
+            "nothing more",
+        ),
+        (vec!["customer", "pin"], "number"),
+    ] {
+        let (code, out) = callbox(&config, &args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        // The first line is the error; the usage text follows it.
+        let error = out.lines().next().unwrap_or_default();
+        assert!(error.contains(names), "{args:?} names {names}: {out}");
+        for digits in ["97a310", "9753108642013", "975311"] {
+            assert!(!out.contains(digits), "{args:?} echoes the PIN: {out}");
+        }
+    }
+    let d = Store::open(&db).unwrap().load_directory("9").unwrap();
+    assert!(
+        callbox::store::verify_pin(d.customer_pin("+8613812345678").unwrap(), "975310"),
+        "a refused PIN changes nothing"
+    );
+
+    let (code, out) = callbox(&config, &["customer", "pin", "+8613812345678", "--clear"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("no longer has a PIN"), "{out}");
+    let (code, out) = callbox(&config, &["customer", "pin", "+8613812345678", "--clear"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("had no PIN"), "{out}");
+    let d = Store::open(&db).unwrap().load_directory("9").unwrap();
+    assert!(d.customer_pins.is_empty());
+}
+
+#[test]
+fn supervisors_are_switched_on_and_off_by_agent_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = office(dir.path());
+    let db = dir.path().join("var/callbox.db");
+    let id = add_agent(&db, "8001");
+    let supervisor = || {
+        Store::open(&db)
+            .unwrap()
+            .load_directory("9")
+            .unwrap()
+            .agent(id)
+            .unwrap()
+            .supervisor
+    };
+    let (code, out) = callbox(&config, &["agent", "supervisor", "8001", "on"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(supervisor());
+    let (code, out) = callbox(&config, &["agent", "supervisor", "8001", "off"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!supervisor());
+
+    for (args, names) in [
+        (vec!["agent", "supervisor", "8001", "yes"], "on or off"),
+        (vec!["agent", "supervisor", "8001"], "on or off"),
+        (vec!["agent", "supervisor"], "agent number"),
+        (vec!["agent", "supervisor", "8009", "on"], "8009"),
+    ] {
+        let (code, out) = callbox(&config, &args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        // The first line is the error; the usage text follows it.
+        let error = out.lines().next().unwrap_or_default();
+        assert!(error.contains(names), "{args:?} names {names}: {out}");
+    }
+    assert!(!supervisor());
+}
+
+#[test]
+fn the_audit_log_is_printed_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = office(dir.path());
+    let db = dir.path().join("var/callbox.db");
+    let (code, out) = callbox(&config, &["audit"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("empty"), "{out}");
+    {
+        let mut store = Store::open(&db).unwrap();
+        for (minute, action, call) in [(1, "listen", Some(7)), (2, "barge", None)] {
+            store
+                .apply(&callbox::core::StoreOp::Audit(Box::new(
+                    callbox::core::AuditRecord {
+                        at: chrono::Utc
+                            .with_ymd_and_hms(2025, 3, 1, 10, minute, 0)
+                            .unwrap(),
+                        actor: "8001".into(),
+                        action: action.into(),
+                        call: call.map(callbox::core::CallId),
+                        detail: format!("{action} detail"),
+                    },
+                )))
+                .unwrap();
+        }
+    }
+    let (code, out) = callbox(&config, &["audit"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains("barge") && lines[0].contains("barge detail"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("listen") && lines[1].contains("call-7"),
+        "{out}"
+    );
+    assert!(lines[1].contains("8001"), "{out}");
+    let (code, out) = callbox(&config, &["audit", "--limit", "1"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("barge"), "{out}");
+
+    for (args, names) in [
+        (vec!["audit", "--limit", "x"], "--limit"),
+        (vec!["audit", "--limit", "0"], "--limit"),
+        (vec!["audit", "--limit"], "--limit"),
+        (vec!["audit", "--since", "1"], "--since"),
+        (vec!["audit", "everything"], "everything"),
+    ] {
+        let (code, out) = callbox(&config, &args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        // The first line is the error; the usage text follows it.
+        let error = out.lines().next().unwrap_or_default();
+        assert!(error.contains(names), "{args:?} names {names}: {out}");
+    }
+}
+
+#[test]
+fn an_agents_calls_are_listed_newest_first_and_today_only_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = office(dir.path());
+    let db = dir.path().join("var/callbox.db");
+    let ann = add_agent(&db, "8001");
+    let bob = add_agent(&db, "8002");
+    {
+        let mut store = Store::open(&db).unwrap();
+        let now = chrono::Utc::now();
+        let long_ago = chrono::Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap();
+        for (id, agent, started, hold, survey, cause) in [
+            (1, ann, long_ago, 0, None, "caller hung up"),
+            (2, bob, now, 5, Some(3), "callee hung up"),
+            (3, ann, now, 42, Some(8), "transferred"),
+        ] {
+            store
+                .apply(&callbox::core::StoreOp::Call(Box::new(
+                    callbox::core::CallRecord {
+                        id: callbox::core::CallId(id),
+                        direction: callbox::core::CallDirection::Inbound,
+                        from_number: format!("1380013800{id}"),
+                        to_number: "4008001234".into(),
+                        service_number: Some("4008001234".into()),
+                        device: None,
+                        trunk: None,
+                        sip_call_id: format!("c{id}@x"),
+                        started_at: started,
+                        answered_at: Some(started + chrono::Duration::seconds(4)),
+                        ended_at: Some(started + chrono::Duration::seconds(90)),
+                        hangup_by: Some(callbox::core::HangupBy::Caller),
+                        end_cause: Some(cause.into()),
+                        sip_code: Some(200),
+                        recording: None,
+                        agent: Some(agent),
+                        group: None,
+                        wait_secs: Some(3),
+                        hold_secs: hold,
+                        survey_score: survey,
+                    },
+                )))
+                .unwrap();
+        }
+    }
+    let (code, out) = callbox(&config, &["agent", "calls", "8001"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "only Ann's calls: {out}");
+    assert!(
+        lines[0].contains("13800138003") && lines[0].contains("4008001234"),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("inbound") && lines[0].contains("transferred"),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("hold 42 s") && lines[0].contains("survey 8"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("2024-05-0") && lines[1].contains("survey -"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("caller hung up") && lines[1].contains("hold 0 s"),
+        "{out}"
+    );
+
+    let (code, out) = callbox(&config, &["agent", "calls", "8001", "--today"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("13800138003"), "{out}");
+    let (code, out) = callbox(&config, &["agent", "calls", "8001", "--limit", "1"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+
+    for (args, names) in [
+        (vec!["agent", "calls"], "agent number"),
+        (vec!["agent", "calls", "8009"], "8009"),
+        (vec!["agent", "calls", "8001", "--limit", "many"], "--limit"),
+        (vec!["agent", "calls", "8001", "--yesterday"], "--yesterday"),
+    ] {
+        let (code, out) = callbox(&config, &args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        // The first line is the error; the usage text follows it.
+        let error = out.lines().next().unwrap_or_default();
+        assert!(error.contains(names), "{args:?} names {names}: {out}");
+    }
 }

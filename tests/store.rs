@@ -1,7 +1,9 @@
 //! The store on a real SQLite file in a temporary directory: migrations (an empty
 //! file and a 0001-era one), refusing a newer database, call rows and their trail,
 //! hostile text, the writer thread, agents, groups and the agent status log, IVR flows
-//! and where they are used, hot-desking through the writer, and the demo seed.
+//! and where they are used, hot-desking through the writer, the demo seed, and the
+//! in-call controls' data (hold time and survey score, supervisors, customers' PINs,
+//! the audit log, an agent's own calls; a 0005-era database upgraded to them).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,12 +11,12 @@ use std::time::Duration;
 use callbox::core::acd::{AgentSnapshot, AgentState, AgentStatusRecord, StatusCause};
 use callbox::core::ivr::{AgentAction, Choice, Flow, FlowId, Node, NodeId, NodeKind, OpenHours};
 use callbox::core::{
-    AgentId, AnswerMode, CallDirection, CallEventKind, CallEventRecord, CallId, CallRecord, Codec,
-    DeviceId, GroupId, HangupBy, Language, Membership, Overflow, QueueExit, StoreOp, Strategy,
-    TrunkId,
+    AgentId, AnswerMode, AuditRecord, CallDirection, CallEventKind, CallEventRecord, CallId,
+    CallRecord, Codec, DeviceId, GroupId, HangupBy, Language, Membership, Overflow, QueueExit,
+    StoreOp, Strategy, TrunkId,
 };
 use callbox::store::{
-    NewAgent, NewDevice, NewFlow, NewGroup, NewTrunk, Store, StoreError, spawn_writer,
+    NewAgent, NewDevice, NewFlow, NewGroup, NewTrunk, Store, StoreError, spawn_writer, verify_pin,
 };
 use chrono::{NaiveDate, TimeZone, Utc, Weekday};
 
@@ -1079,7 +1081,7 @@ fn a_0001_database_upgrades_keeping_its_rows() {
 
     let mut store = Store::open(&path).unwrap();
     assert_eq!(user_version(&path), callbox::store::SCHEMA_VERSION);
-    assert_eq!(callbox::store::SCHEMA_VERSION, 5);
+    assert_eq!(callbox::store::SCHEMA_VERSION, 6);
     let directory = store.load_directory("9").unwrap();
     assert_eq!(directory.device_by_user("1001").unwrap().password, "pw1001");
     let number = directory.service_number("4001").unwrap();
@@ -1818,4 +1820,347 @@ fn demo_routes_its_number_through_a_menu_to_two_queues_once() {
         })
         .unwrap();
     assert_eq!(store.seed_demo_if_empty().unwrap(), None);
+}
+
+#[test]
+fn calls_carry_their_hold_time_and_survey_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    let mut c = call(1);
+    store.apply(&StoreOp::Call(Box::new(c.clone()))).unwrap();
+    let back = store.call(CallId(1)).unwrap().unwrap();
+    assert_eq!((back.hold_secs, back.survey_score), (0, None));
+    c.hold_secs = 95;
+    c.survey_score = Some(9);
+    store.apply(&StoreOp::Call(Box::new(c.clone()))).unwrap();
+    assert_eq!(store.call(CallId(1)).unwrap(), Some(c.clone()));
+    // The upsert rewrites them too, down to zero and no score.
+    c.hold_secs = 0;
+    c.survey_score = Some(0);
+    store.apply(&StoreOp::Call(Box::new(c.clone()))).unwrap();
+    assert_eq!(store.recent_calls(5).unwrap(), [c.clone()]);
+    c.survey_score = None;
+    c.hold_secs = u32::MAX;
+    store.apply(&StoreOp::Call(Box::new(c.clone()))).unwrap();
+    assert_eq!(store.call(CallId(1)).unwrap(), Some(c));
+
+    // The schema refuses what the switchboard never writes.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for bad in [
+        "UPDATE calls SET survey_score = 10",
+        "UPDATE calls SET survey_score = -1",
+        "UPDATE calls SET hold_secs = -1",
+        "UPDATE calls SET hold_secs = NULL",
+    ] {
+        assert!(conn.execute(bad, []).is_err(), "{bad}");
+    }
+}
+
+fn pin_hashes(path: &Path) -> Vec<(String, Option<String>)> {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .prepare("SELECT number, pin_hash FROM customers ORDER BY number")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn customer_pins_are_stored_as_light_argon2_hashes_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    store.set_customer_vip("+8613812345678", true).unwrap();
+    let v0 = store.directory_version().unwrap();
+    store.set_customer_pin("+8613812345678", "135790").unwrap();
+    let v1 = store.directory_version().unwrap();
+    assert!(v1 > v0, "setting a PIN reloads the directory");
+    store.set_customer_pin(" 13900001111 ", "0000").unwrap();
+
+    let stored = pin_hashes(&path);
+    assert_eq!(stored.len(), 2);
+    for (number, hash) in &stored {
+        let hash = hash.as_deref().unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=4096,t=1,p=1$"),
+            "{number}: {hash}"
+        );
+        for digits in ["135790", "0000"] {
+            assert_ne!(hash, digits);
+            assert!(!hash.contains(digits), "{number}: {hash}");
+        }
+    }
+
+    let d = store.load_directory("9").unwrap();
+    assert_eq!(d.vip_numbers, ["+8613812345678"], "the VIP mark is kept");
+    let numbers: Vec<&str> = d.customer_pins.iter().map(|p| p.number.as_str()).collect();
+    assert_eq!(numbers, ["+8613812345678", "13900001111"]);
+    let hash = d.customer_pin("+8613812345678").unwrap();
+    assert!(verify_pin(hash, "135790"));
+    assert!(!verify_pin(hash, "135791"));
+    assert!(!verify_pin(hash, "0000"));
+    assert!(!verify_pin(hash, "13579"));
+    assert!(verify_pin(d.customer_pin("13900001111").unwrap(), "0000"));
+    assert!(d.customer_pin("13900002222").is_none());
+
+    // A new PIN replaces the old one.
+    store.set_customer_pin("+8613812345678", "24680").unwrap();
+    let d = store.load_directory("9").unwrap();
+    let hash = d.customer_pin("+8613812345678").unwrap();
+    assert!(verify_pin(hash, "24680") && !verify_pin(hash, "135790"));
+
+    // Refusals name the field and never echo the digits; nothing is written.
+    for (number, pin, field) in [
+        ("+8613812345678", "123", "pin"),
+        ("+8613812345678", "1234567890123", "pin"),
+        ("+8613812345678", "12a456", "pin"),
+        ("+8613812345678", "", "pin"),
+        ("12ab", "987654", "number"),
+        ("", "987654", "number"),
+    ] {
+        let err = store.set_customer_pin(number, pin);
+        let text = format!("{}", err.as_ref().unwrap_err());
+        assert_eq!(invalid_field(err), field, "{number:?} {pin:?}");
+        assert!(pin.len() < 4 || !text.contains(pin), "{text}");
+    }
+    let d = store.load_directory("9").unwrap();
+    assert!(verify_pin(
+        d.customer_pin("+8613812345678").unwrap(),
+        "24680"
+    ));
+    assert_eq!(d.customer_pins.len(), 2);
+
+    // Clearing: true when there was one, the customer (and VIP mark) stays.
+    let v2 = store.directory_version().unwrap();
+    assert!(store.clear_customer_pin("+8613812345678").unwrap());
+    assert!(store.directory_version().unwrap() > v2);
+    assert!(!store.clear_customer_pin("+8613812345678").unwrap());
+    assert!(!store.clear_customer_pin("13900002222").unwrap());
+    assert_eq!(invalid_field(store.clear_customer_pin("12ab")), "number");
+    let d = store.load_directory("9").unwrap();
+    assert_eq!(d.customer_pins.len(), 1);
+    assert!(d.customer_pin("+8613812345678").is_none());
+    assert_eq!(d.vip_numbers, ["+8613812345678"]);
+
+    // The schema keeps digits typed in by hand out of the PIN column.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert!(
+        conn.execute(
+            "UPDATE customers SET pin_hash = '1234' WHERE number = '13900001111'",
+            []
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn supervisors_are_set_by_agent_number_and_reload_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let ann = store.add_agent(&agent("8001", "Ann")).unwrap();
+    let bob = store.add_agent(&agent("8002", "Bob")).unwrap();
+    let d = store.load_directory("9").unwrap();
+    assert!(!d.agent(ann).unwrap().supervisor && !d.agent(bob).unwrap().supervisor);
+
+    let v0 = store.directory_version().unwrap();
+    store.set_supervisor("8001", true).unwrap();
+    assert!(store.directory_version().unwrap() > v0);
+    let d = store.load_directory("9").unwrap();
+    assert!(d.agent(ann).unwrap().supervisor);
+    assert!(!d.agent(bob).unwrap().supervisor);
+
+    store.set_supervisor("8001", false).unwrap();
+    assert!(
+        !store
+            .load_directory("9")
+            .unwrap()
+            .agent(ann)
+            .unwrap()
+            .supervisor
+    );
+    let err = store.set_supervisor("8009", true).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { what: "agent", .. }),
+        "{err:?}"
+    );
+}
+
+fn audit(minute: u32, actor: &str, action: &str, call: Option<i64>) -> AuditRecord {
+    AuditRecord {
+        at: Utc.with_ymd_and_hms(2025, 3, 1, 10, minute, 0).unwrap(),
+        actor: actor.into(),
+        action: action.into(),
+        call: call.map(CallId),
+        detail: format!("{actor} {action} at minute {minute}"),
+    }
+}
+
+#[test]
+fn audit_rows_come_back_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    let mut store = Store::open(&path).unwrap();
+    assert!(store.audit_log(10).unwrap().is_empty());
+    let v0 = store.directory_version().unwrap();
+    let first = audit(1, "8001", "listen", Some(7));
+    store
+        .apply(&StoreOp::Audit(Box::new(first.clone())))
+        .unwrap();
+    // Through the writer, as the switchboard sends them; one names no call, and its
+    // call need not exist (the log outlives calls).
+    let writer = spawn_writer(&path).unwrap();
+    let second = audit(2, "8001", "barge", Some(7));
+    let third = audit(3, "admin", "'; DROP TABLE audit_log; --", None);
+    writer.send(StoreOp::Audit(Box::new(second.clone())));
+    writer.send(StoreOp::Audit(Box::new(third.clone())));
+    writer.shutdown();
+
+    assert_eq!(
+        store.audit_log(10).unwrap(),
+        [third.clone(), second.clone(), first]
+    );
+    assert_eq!(store.audit_log(2).unwrap(), [third, second]);
+    assert_eq!(
+        store.directory_version().unwrap(),
+        v0,
+        "the audit log is history, not routing"
+    );
+}
+
+#[test]
+fn agent_calls_are_the_agents_own_newest_first_within_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&db_in(&dir)).unwrap();
+    let ann = store.add_agent(&agent("8001", "Ann")).unwrap();
+    let bob = store.add_agent(&agent("8002", "Bob")).unwrap();
+    store.add_agent(&agent("8003", "Cat")).unwrap();
+    let at = |day: u32, hour: u32| Utc.with_ymd_and_hms(2025, 3, day, hour, 0, 0).unwrap();
+    let mut calls = Vec::new();
+    for (id, who, start) in [
+        (1, Some(ann), at(1, 9)),
+        (2, Some(bob), at(1, 10)),
+        (3, Some(ann), at(2, 9)),
+        (4, None, at(2, 10)),
+        (5, Some(ann), at(3, 9)),
+        (6, Some(ann), at(3, 9)),
+    ] {
+        let mut c = call(id);
+        c.agent = who;
+        c.started_at = start;
+        c.hold_secs = u32::try_from(id).unwrap() * 10;
+        c.survey_score = Some(u8::try_from(id).unwrap());
+        store.apply(&StoreOp::Call(Box::new(c.clone()))).unwrap();
+        calls.push(c);
+    }
+    let ids = |v: Vec<CallRecord>| v.iter().map(|c| c.id.0).collect::<Vec<_>>();
+
+    // Newest first; the same start time falls back to the newer id.
+    assert_eq!(
+        ids(store.agent_calls("8001", None, None, 10).unwrap()),
+        [6, 5, 3, 1]
+    );
+    assert_eq!(
+        store.agent_calls("8001", None, None, 10).unwrap()[3],
+        calls[0]
+    );
+    assert_eq!(ids(store.agent_calls("8002", None, None, 10).unwrap()), [2]);
+    assert!(
+        store
+            .agent_calls("8003", None, None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(store.agent_calls("8001", None, None, 2).unwrap()),
+        [6, 5]
+    );
+    // since is inclusive, until exclusive.
+    assert_eq!(
+        ids(store.agent_calls("8001", Some(at(2, 9)), None, 10).unwrap()),
+        [6, 5, 3]
+    );
+    assert_eq!(
+        ids(store.agent_calls("8001", None, Some(at(3, 9)), 10).unwrap()),
+        [3, 1]
+    );
+    assert_eq!(
+        ids(store
+            .agent_calls("8001", Some(at(1, 10)), Some(at(3, 0)), 10)
+            .unwrap()),
+        [3]
+    );
+    let err = store.agent_calls("8009", None, None, 10).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound { what: "agent", .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_0005_database_upgrades_to_in_call_controls_keeping_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        // What the previous callbox left behind: schema 5, an agent, a VIP, a call.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("../src/store/migrations/0001_init.sql"),
+            include_str!("../src/store/migrations/0002_agents.sql"),
+            include_str!("../src/store/migrations/0003_directory_version.sql"),
+            include_str!("../src/store/migrations/0004_ivr.sql"),
+            include_str!("../src/store/migrations/0005_customers_prompts.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO agents (number, name, web_password, created_at)
+                 VALUES ('8001', 'Ann', '$argon2id$v=19$x', '2025-01-01T00:00:00.000000000Z');
+             INSERT INTO customers (number, vip, created_at)
+                 VALUES ('13800138000', 1, '2025-01-01T00:00:00.000000000Z');
+             INSERT INTO calls (id, direction, from_number, to_number, sip_call_id, started_at,
+                                agent_id, wait_secs)
+                 VALUES (9, 'inbound', '13800138000', '4001', 'x@y',
+                         '2025-01-01T00:00:00.000000000Z', 1, 12);
+             INSERT INTO settings (key, value)
+                 VALUES ('demo_seeded', '2025-01-01T00:00:00.000000000Z');",
+        )
+        .unwrap();
+    }
+
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), callbox::store::SCHEMA_VERSION);
+    let old = store.call(CallId(9)).unwrap().unwrap();
+    assert_eq!(
+        (old.wait_secs, old.hold_secs, old.survey_score),
+        (Some(12), 0, None)
+    );
+    let calls = store.agent_calls("8001", None, None, 10).unwrap();
+    assert_eq!(calls, [old]);
+    let d = store.load_directory("9").unwrap();
+    assert!(!d.agents[0].supervisor);
+    assert_eq!(d.vip_numbers, ["13800138000"]);
+    assert!(d.customer_pins.is_empty());
+    assert!(store.audit_log(10).unwrap().is_empty());
+
+    // And the new columns and table work on it.
+    store.set_supervisor("8001", true).unwrap();
+    store.set_customer_pin("13800138000", "8642").unwrap();
+    store
+        .apply(&StoreOp::Audit(Box::new(audit(
+            1,
+            "8001",
+            "whisper",
+            Some(9),
+        ))))
+        .unwrap();
+    let d = store.load_directory("9").unwrap();
+    assert!(d.agents[0].supervisor);
+    assert!(verify_pin(d.customer_pin("13800138000").unwrap(), "8642"));
+    assert_eq!(d.vip_numbers, ["13800138000"]);
+    assert_eq!(store.audit_log(10).unwrap().len(), 1);
 }

@@ -26,6 +26,9 @@ pub fn route(method: &str, rest: &str, body: &str, commands: &Sender<CommandRequ
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     match (method, parts.as_slice()) {
         ("GET", []) => ask(commands, Command::Agents),
+        (_, [number, "call", ..] | [number, "supervise", ..]) => {
+            super::calls::agent_route(method, number, &parts[1..], body, commands)
+        }
         ("GET", [number, "why"]) => ask(
             commands,
             Command::Why {
@@ -110,7 +113,7 @@ fn parse_mode(s: &str) -> Result<AnswerMode, Answer> {
 }
 
 /// The body as `T`; an empty body reads as `empty` (`""` = required).
-fn parse_body<T: serde::de::DeserializeOwned>(body: &str, empty: &str) -> Result<T, Answer> {
+pub(super) fn parse_body<T: serde::de::DeserializeOwned>(body: &str, empty: &str) -> Result<T, Answer> {
     let text = if body.trim().is_empty() { empty } else { body };
     serde_json::from_str(text).map_err(|e| {
         // serde names the field in "missing field `state`" and "unknown field `x`".
@@ -125,7 +128,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &str, empty: &str) -> Result
 }
 
 /// Send `command` to the switchboard and turn its answer into HTTP.
-fn ask(commands: &Sender<CommandRequest>, command: Command) -> Answer {
+pub(super) fn ask(commands: &Sender<CommandRequest>, command: Command) -> Answer {
     let (tx, rx) = bounded(1);
     if commands.send((command, tx)).is_err() {
         return error(503, "callbox is stopping", None);
@@ -138,6 +141,13 @@ fn ask(commands: &Sender<CommandRequest>, command: Command) -> Answer {
                 CommandError::CannotRing { .. } => (409, Some("mode")),
                 CommandError::UnknownBusyReason(_) => (400, Some("reason")),
                 CommandError::NotLoggedIn(_) => (409, None),
+                CommandError::NoCall(_) => (409, None),
+                CommandError::NotFree { .. } => (409, Some("agent")),
+                CommandError::UnknownGroup(_) => (404, Some("group")),
+                CommandError::UnknownFlow(..) => (404, Some("flow")),
+                CommandError::BadNumber(_) => (400, Some("number")),
+                CommandError::NotSupervisor(_) => (403, None),
+                CommandError::NotNow(_) => (409, None),
             };
             super::routes::error_owned(code, &e.to_string(), field.map(str::to_string))
         }
@@ -198,6 +208,7 @@ fn reply_json(reply: &Reply) -> serde_json::Value {
         Reply::Why(verdicts) => serde_json::to_value(serde_json::json!({
             "groups": verdicts.iter().map(verdict_json).collect::<Vec<_>>()
         })),
+        Reply::Call(view) => Ok(super::calls::call_json(view)),
     };
     value.unwrap_or(serde_json::Value::Null)
 }

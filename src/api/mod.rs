@@ -11,6 +11,7 @@
 //! an accept error (which it logs and survives).
 
 mod agents;
+mod calls;
 pub mod client;
 mod error;
 mod routes;

@@ -94,7 +94,8 @@ fn host_is_this_machine(host: &str) -> bool {
 pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandRequest>) -> Answer {
     let url = asked.url;
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    if let Some(rest) = path.strip_prefix("/api/v1/agents") {
+    let calls = path == "/api/v1/calls";
+    if let Some(rest) = path.strip_prefix("/api/v1/agents").or(calls.then_some("")) {
         if !rest.is_empty() && !rest.starts_with('/') {
             return error(404, "not found", None);
         }
@@ -115,6 +116,9 @@ pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandReques
             .is_some_and(|t| t.trim_start().starts_with("application/json"));
         if *asked.method == Method::Post && !json {
             return error(415, "send the body as application/json", None);
+        }
+        if calls {
+            return super::calls::dial_route(asked.method.as_str(), asked.body, commands);
         }
         return agents::route(asked.method.as_str(), rest, asked.body, commands);
     }

@@ -1,6 +1,8 @@
 //! The admin's commands besides `serve`: live agent control and "why", which ask the
 //! running daemon over its API, and provisioning (agents, skill groups, queue
-//! routing), which writes the database directly; the daemon picks changes up by itself.
+//! routing, customers' PINs, supervisors), which writes the database directly; the
+//! daemon picks changes up by itself. The audit log and an agent's calls are read
+//! from the database too.
 //!
 //! It owns argument reading and printing only: every rule (what a valid agent number
 //! is, what a login needs) lives in the store or the switchboard, which answer with
@@ -8,6 +10,7 @@
 
 mod admin;
 mod args;
+mod controls;
 mod ivr;
 mod live;
 mod prompts;
@@ -25,6 +28,8 @@ pub const USAGE: &str =
   agent state NUMBER idle|rest|busy [REASON]
   agent mode NUMBER MODE
   agent log NUMBER [--limit N]    the agent's status log, with the cause of each change
+  agent calls NUMBER [--today] [--limit N]   the agent's calls, newest first
+  agent supervisor NUMBER on|off  may listen to, whisper into and barge into calls
   agent bind NUMBER PHONE|none    the desk phone the agent answers on
   agent direct NUMBER LINE|none   the agent's direct line (mobile), E.164 or national
   agent join NUMBER GROUP[:LEVEL] put the agent in a skill group
@@ -43,6 +48,8 @@ pub const USAGE: &str =
   prompt set NAME FILE [--language zh-CN|en]   replace a prompt (WAV, MP3, OGG, FLAC)
   prompt reset NAME [--language zh-CN|en]
   customer vip NUMBER [--off]     VIP callers go first in every queue
+  customer pin NUMBER DIGITS|--clear   the customer's verification PIN (4-12 digits)
+  audit [--limit N]               who supervised which call, newest first
   busy-reasons REASON...          the busy reasons agents choose from
   why call ID                     the call's trail: who was offered it, and why";
 
@@ -71,6 +78,7 @@ pub fn handles(command: &str) -> bool {
             | "prompt"
             | "customer"
             | "busy-reasons"
+            | "audit"
     )
 }
 
@@ -88,6 +96,9 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
         ("agent", "direct") => admin::direct(config, tail),
         ("agent", "join") => admin::join(config, tail),
         ("agent", "log") => admin::log(config, tail),
+        ("agent", "calls") => controls::agent_calls(config, tail),
+        ("agent", "supervisor") => controls::supervisor(config, tail),
+        ("audit", _) => controls::audit(config, rest),
         ("busy-reasons", _) => admin::busy_reasons(config, rest),
         ("agent", "login" | "logout" | "state" | "mode") => live::control(config, sub, tail),
         ("group", "add") => admin::add_group(config, tail),
@@ -100,6 +111,7 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
         ("prompt", "set") => prompts::set(config, tail),
         ("prompt", "reset") => prompts::reset(config, tail),
         ("customer", "vip") => prompts::vip(config, tail),
+        ("customer", "pin") => controls::customer_pin(config, tail),
         (_, other) => Err(ArgError(format!("unknown command: {command} {other}")).into()),
     }
 }

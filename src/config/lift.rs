@@ -131,6 +131,11 @@ pub fn lift(text: &str, origin: &str) -> Result<Config, ConfigError> {
     if let Some(v) = &raw.recording.enabled {
         c.recording.enabled = *v.get_ref();
     }
+    if let Some(v) = &raw.survey.scale {
+        c.survey.scale = check(&src, "survey.scale", v, |n| {
+            u8::try_from(*n).ok().filter(|n| (1..=9).contains(n))
+        })?;
+    }
 
     if clash(c.sip.listen, c.http.listen) {
         let v = raw.http.listen.as_ref().or(raw.sip.listen.as_ref());

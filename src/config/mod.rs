@@ -39,6 +39,13 @@ pub struct Config {
     pub rtp: RtpConfig,
     pub http: HttpConfig,
     pub recording: RecordingConfig,
+    pub survey: SurveyConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SurveyConfig {
+    /// The keys a customer rates with: 1 to `scale`.
+    pub scale: u8,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +146,7 @@ impl Default for Config {
                 listen: SocketAddr::new(any, 8080),
             },
             recording: RecordingConfig { enabled: true },
+            survey: SurveyConfig { scale: 3 },
         }
     }
 }

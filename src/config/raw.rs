@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub http: RawHttp,
     #[serde(default)]
     pub recording: RawRecording,
+    #[serde(default)]
+    pub survey: RawSurvey,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +65,12 @@ pub struct RawRecording {
     pub enabled: Val<bool>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSurvey {
+    pub scale: Val<i64>,
+}
+
 /// What a key's value must be, in words, for error messages. One place, so a type
 /// error from serde and a range error from `lift.rs` read the same.
 pub fn expected(key: &str) -> &'static str {
@@ -86,6 +94,7 @@ pub fn expected(key: &str) -> &'static str {
         "rtp.port_min" | "rtp.port_max" => "a port number 1024-65535",
         "rtp.timeout" => "a number of seconds 1-3600",
         "recording.enabled" => "true or false",
+        "survey.scale" => "a number of keys 1-9 (3: satisfied, neutral, dissatisfied)",
         _ => "a valid value",
     }
 }

@@ -16,6 +16,18 @@ impl Switchboard {
     /// Carry out a command; the reply goes back to whoever asked.
     pub(super) fn command(&mut self, now: Now, command: Command) -> Result<Reply, CommandError> {
         match command {
+            Command::Control { agent, control } => self.control(now, &agent, control),
+            Command::Dial { agent, number } => self.dial(now, &agent, &number),
+            Command::Supervise {
+                supervisor,
+                agent,
+                mode,
+            } => self.supervise(now, &supervisor, &agent, mode),
+            Command::StopSupervising { supervisor } => self.stop_supervising(now, &supervisor),
+            Command::CallOf { agent } => {
+                let id = self.call_of_agent(&agent)?;
+                self.view_reply(id)
+            }
             Command::Login { agent, mode, by } => {
                 let agent = self.agent_named(&agent)?;
                 let mode = mode.unwrap_or(agent.answer_mode);

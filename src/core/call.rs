@@ -5,11 +5,15 @@
 //! It never emits outputs itself; the switchboard reads and updates it. The trail
 //! helpers keep `seq` strictly increasing so the store can order lines within a call.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::command::Watch;
+use super::directory::Language;
 use super::ids::{AgentId, CallId, GroupId, LegId};
 use super::media_desc::{Codec, Direction, MediaDesc};
 use super::msg::{CallEventKind, CallEventRecord, CallRecord, HangupBy, Target};
@@ -112,6 +116,74 @@ pub struct Call {
     /// The queue the call came through: its agent goes to that group's wrap-up.
     pub queue_group: Option<GroupId>,
     pub next_seq: u32,
+    /// The customer's side: A for calls that came in, B for click-to-call.
+    pub customer: Side,
+    /// The language of the customer's prompts.
+    pub language: Language,
+    /// Held from the call bar: both sides hear music.
+    pub on_hold: bool,
+    /// Since when the customer is on hold (call bar or a phone's button).
+    pub hold_started: Option<Instant>,
+    pub hold_total: Duration,
+    /// The party the agent consults, or conferences with.
+    pub third: Option<Extra>,
+    /// A supervisor listening, whispering or barging in.
+    pub watcher: Option<Extra>,
+    /// The customer is keying a PIN.
+    pub verifying: Option<Verification>,
+    /// The last verification's result.
+    pub verified: Option<bool>,
+    /// Looped sounds (music, tones) playing on legs now, so they are not restarted.
+    pub sounds: HashMap<LegId, PathBuf>,
+    /// The leg whose recording this call's is (the customer's), once started.
+    pub recording_leg: Option<LegId>,
+    /// What the media room was last told about who hears whom.
+    pub links: Links,
+    /// And about the recording: its right channel's legs, and whether it is paused.
+    pub rec_others: Vec<LegId>,
+    pub rec_paused: bool,
+    /// Click-to-call: the agent's leg answered and the customer's is ringing.
+    pub dialing: bool,
+    /// Click-to-call: where the agent's own leg rings.
+    pub agent_target: Option<Target>,
+}
+
+/// A third leg on a call: a consulted party or a supervisor.
+#[derive(Debug)]
+pub struct Extra {
+    pub leg: LegId,
+    pub media: LegMedia,
+    pub target: Target,
+    /// The agent rung, when it is one.
+    pub agent: Option<AgentId>,
+    /// Who it is, for the trail and the call bar ("agent 8002", "13800138000").
+    pub label: String,
+    pub answered: bool,
+    /// Consult: the three talk together. Supervisor: unused.
+    pub joined: bool,
+    pub mode: Watch,
+    pub deadline: Instant,
+}
+
+/// PIN entry in progress. The digits live only here, and only until checked.
+#[derive(Debug)]
+pub struct Verification {
+    pub digits: String,
+    pub tries: u32,
+    /// The tag of the prompt playing to the customer.
+    pub playing: Option<u64>,
+    pub deadline: Option<Instant>,
+    /// Checked: the agent hears the result, then the call goes back to them.
+    pub result: Option<bool>,
+}
+
+/// Who hears whom, as last sent to the media room.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Links {
+    #[default]
+    None,
+    Bridge(LegId, LegId),
+    Mix(Vec<(LegId, Vec<LegId>)>),
 }
 
 impl Call {
@@ -134,7 +206,57 @@ impl Call {
             agent_b_offered: false,
             queue_group: None,
             next_seq: 0,
+            customer: Side::A,
+            language: Language::default(),
+            on_hold: false,
+            hold_started: None,
+            hold_total: Duration::ZERO,
+            third: None,
+            watcher: None,
+            verifying: None,
+            verified: None,
+            sounds: HashMap::new(),
+            recording_leg: None,
+            links: Links::None,
+            rec_others: Vec::new(),
+            rec_paused: false,
+            dialing: false,
+            agent_target: None,
         }
+    }
+
+    pub fn customer_leg(&self) -> LegId {
+        match self.customer {
+            Side::A => self.a,
+            Side::B => self.b,
+        }
+    }
+
+    /// The leg of the agent's side (the other one).
+    pub fn agent_leg(&self) -> LegId {
+        match self.customer {
+            Side::A => self.b,
+            Side::B => self.a,
+        }
+    }
+
+    /// The agent on the call's agent side.
+    pub fn agent(&self) -> Option<AgentId> {
+        match self.customer {
+            Side::A => self.agent_b,
+            Side::B => self.agent_a,
+        }
+    }
+
+    /// The extra leg `leg` is (consulted party or supervisor).
+    pub fn extra_mut(&mut self, leg: LegId) -> Option<&mut Extra> {
+        if self.third.as_ref().is_some_and(|t| t.leg == leg) {
+            return self.third.as_mut();
+        }
+        if self.watcher.as_ref().is_some_and(|t| t.leg == leg) {
+            return self.watcher.as_mut();
+        }
+        None
     }
 
     pub fn id(&self) -> CallId {

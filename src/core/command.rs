@@ -47,6 +47,130 @@ pub enum Command {
     Why { agent: String },
     /// Every agent as the switchboard sees them now.
     Agents,
+    /// A button of the call bar (S10), on the call the agent is on.
+    Control { agent: String, control: Control },
+    /// Click-to-call (S11): ring the agent first, then `number` through the trunk.
+    Dial { agent: String, number: String },
+    /// A supervisor joins the call `agent` is on, on the supervisor's own phone; sent
+    /// again with another mode, it switches.
+    Supervise {
+        supervisor: String,
+        agent: String,
+        mode: Watch,
+    },
+    /// The supervisor leaves the call they watch.
+    StopSupervising { supervisor: String },
+    /// The call the agent is on, as their call bar shows it.
+    CallOf { agent: String },
+}
+
+/// The call bar's buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// 保持: both sides hear music and not each other.
+    Hold,
+    /// 恢复.
+    Resume,
+    /// 转接 (blind): the agent leaves; the customer rings the other agent or joins the
+    /// group's queue ahead of new callers.
+    Transfer(Party),
+    /// 咨询: ring a third party; the agent talks to them while the customer hears music.
+    Consult(Party),
+    /// Join the customer, the agent and the consulted party in one conversation.
+    Conference,
+    /// End the consult (or take the third party out of the conference).
+    CancelConsult,
+    /// The agent leaves the consult or conference; the customer and the third party
+    /// go on (attended transfer).
+    CompleteTransfer,
+    /// 转调查: the agent leaves; the customer rates the call with a key.
+    Survey,
+    /// 转验证: the customer keys their PIN while the agent waits on hold; the agent
+    /// learns only whether it matched.
+    Verify,
+    /// 转菜单: the agent leaves; the customer goes to an IVR flow (at a node).
+    Menu { flow: String, node: Option<u32> },
+    /// End the call.
+    Hangup,
+}
+
+impl Control {
+    /// The closed word for the trail and the API.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Control::Hold => "hold",
+            Control::Resume => "resume",
+            Control::Transfer(_) => "transfer",
+            Control::Consult(_) => "consult",
+            Control::Conference => "conference",
+            Control::CancelConsult => "cancel-consult",
+            Control::CompleteTransfer => "complete-transfer",
+            Control::Survey => "survey",
+            Control::Verify => "verify",
+            Control::Menu { .. } => "menu",
+            Control::Hangup => "hangup",
+        }
+    }
+}
+
+/// Who a transfer or consult goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Party {
+    /// An agent, by agent number; must be idle.
+    Agent(String),
+    /// A skill group, by name: its queue (transfer) or an idle member (consult).
+    Group(String),
+    /// An extension, or an outside number through the trunk.
+    Number(String),
+}
+
+/// How a supervisor takes part in a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// 监听: hears both; nobody hears them.
+    Listen,
+    /// 耳语: hears both; only the agent hears them.
+    Whisper,
+    /// 强插: a three-way call.
+    Barge,
+}
+
+impl Watch {
+    pub fn parse(s: &str) -> Option<Watch> {
+        match s {
+            "listen" => Some(Watch::Listen),
+            "whisper" => Some(Watch::Whisper),
+            "barge" => Some(Watch::Barge),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Watch::Listen => "listen",
+            Watch::Whisper => "whisper",
+            Watch::Barge => "barge",
+        }
+    }
+}
+
+/// A call as the agent's call bar shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallView {
+    pub call: CallId,
+    /// ringing, calling (click-to-call, before the customer answers), talking, held,
+    /// consulting, conference, verifying.
+    pub state: &'static str,
+    /// The customer's number.
+    pub customer: String,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub hold_secs: u32,
+    /// The consulted party, while there is one.
+    pub third: Option<String>,
+    /// The last verification's result: passed or not (never the digits).
+    pub verified: Option<bool>,
+    /// The supervisor on the call and how.
+    pub supervisor: Option<(String, Watch)>,
 }
 
 /// An agent as the switchboard sees them.
@@ -70,6 +194,7 @@ pub enum Reply {
     Agent(Box<AgentView>),
     Why(Vec<Verdict>),
     Agents(Vec<AgentView>),
+    Call(Box<CallView>),
 }
 
 /// Why a command was refused, in words an agent or admin can act on.
@@ -87,4 +212,19 @@ pub enum CommandError {
     UnknownBusyReason(String),
     #[error("agent {0} is not logged in")]
     NotLoggedIn(String),
+    #[error("agent {0} is not on a call")]
+    NoCall(String),
+    #[error("agent {agent} is not free to take the call: {state}")]
+    NotFree { agent: String, state: String },
+    #[error("no skill group is named {0:?}")]
+    UnknownGroup(String),
+    #[error("no IVR flow is named {0:?}, or it has no node {1:?}")]
+    UnknownFlow(String, Option<u32>),
+    #[error("{0:?} is not a number that can be called")]
+    BadNumber(String),
+    #[error("agent {0} is not a supervisor")]
+    NotSupervisor(String),
+    /// The control does not fit the call as it stands.
+    #[error("{0}")]
+    NotNow(String),
 }

@@ -69,6 +69,9 @@ pub struct Held {
     pub caller_agent: Option<AgentId>,
     /// The phone that called, for the 0000 menu's bind and sign-in.
     pub caller_device: Option<DeviceId>,
+    /// A transferred customer whose new agent (or number) does not answer goes back
+    /// to this queue rather than being sent away.
+    pub return_group: Option<GroupId>,
 }
 
 /// One leg ringing on a held caller's behalf.
@@ -121,6 +124,45 @@ impl Held {
             retry_at: None,
             caller_agent: None,
             caller_device: None,
+            return_group: None,
+        }
+    }
+
+    /// A customer an agent let go of (a transfer, the survey, a menu): answered
+    /// already, their trail and recording going on under the same call id.
+    pub fn resumed(
+        now: Now,
+        record: CallRecord,
+        next_seq: u32,
+        a: LegId,
+        a_media: LegMedia,
+        a_offer: MediaDesc,
+        language: Language,
+    ) -> Held {
+        Held {
+            record,
+            next_seq,
+            a,
+            a_media,
+            a_offer,
+            language,
+            ivr: None,
+            then: None,
+            group: None,
+            priority: 0,
+            queued_at: None,
+            group_joined: now.mono,
+            answered: true,
+            offers: Vec::new(),
+            tried: Vec::new(),
+            playlist: VecDeque::new(),
+            playing: None,
+            overflows: 0,
+            leaving: None,
+            retry_at: None,
+            caller_agent: None,
+            caller_device: None,
+            return_group: None,
         }
     }
 

@@ -183,6 +183,14 @@ impl Switchboard {
                 let steps = session.agent_done(ok, say, local);
                 self.run_steps(now, id, steps);
             }
+            Step::Rate(score) => {
+                w.record.survey_score = Some(score);
+                let words = format!("the customer rated the call {score}");
+                let line = w.trail(now, super::msg::CallEventKind::Control, "customer", None, words);
+                let row = super::msg::StoreOp::Call(Box::new(w.record.clone()));
+                self.store(line);
+                self.store(row);
+            }
             Step::Hangup => {
                 let flow = self.leave_ivr(id);
                 let cause = format!("the IVR {flow} ended the call");

@@ -31,10 +31,14 @@
 pub mod acd;
 mod agent_calls;
 mod agents;
+mod arrange;
 mod call;
 mod causes;
 mod command;
 mod controls;
+mod dial;
+mod extra;
+mod verify;
 mod directory;
 mod held;
 mod ids;
@@ -48,7 +52,9 @@ mod queue;
 mod routing;
 mod switchboard;
 
-pub use command::{AgentView, Availability, Command, CommandError, Reply};
+pub use command::{
+    AgentView, Availability, CallView, Command, CommandError, Control, Party, Reply, Watch,
+};
 pub use directory::{
     Agent, AnswerMode, CustomerPin, Device, Directory, Language, Membership, Overflow, PromptFile,
     QueueExit, ServiceNumber, SkillGroup, Strategy, Trunk, TrunkRegistration,

@@ -250,8 +250,10 @@ impl Switchboard {
         call.agent_a = w.caller_agent;
         call.agent_b = offer.agent;
         call.agent_b_offered = offer.agent.is_some();
-        call.queue_group = w.group;
+        call.queue_group = w.group.or(w.return_group);
         call.next_seq = w.next_seq;
+        call.language = w.language;
+        call.links = super::call::Links::Bridge(a, leg);
         self.calls.insert(id, call);
         self.start_recording(now, id);
     }
@@ -304,6 +306,22 @@ impl Switchboard {
         self.forget_leg(leg);
         if let Some(agent) = offer.agent {
             self.agent_missed(now, agent, group, code, &why, id);
+        }
+        // A transferred customer whose new agent did not answer waits in the queue
+        // they came from, ahead of new callers.
+        let back_to = self
+            .held
+            .get(&id)
+            .filter(|w| w.group.is_none())
+            .and_then(|w| w.return_group);
+        if let Some(back) = back_to.filter(|g| self.directory.group(*g).is_some()) {
+            if let Some(w) = self.held.get_mut(&id) {
+                w.return_group = None;
+                w.priority = super::controls::TRANSFER_PRIORITY;
+                w.queued_at = Some(now.mono);
+            }
+            self.join(now, id, back, "please_wait");
+            return;
         }
         // Outside a queue (an IVR transfer, an overflow number) nobody else can be
         // tried: the caller is told so.

@@ -33,6 +33,12 @@ impl Voice {
         }
     }
 
+    /// A tone (ringback, the agent's hold tone): `moh/<name>.wav`, the same in every
+    /// language.
+    pub fn tone(&self, name: &str) -> PathBuf {
+        self.sounds.join("moh").join(format!("{name}.wav"))
+    }
+
     /// Music on hold: an upload named `moh` for the language, else the built-in.
     pub fn music(&self, language: Language) -> PathBuf {
         match self.replaced.get(&(language, "moh".to_string())) {

@@ -53,6 +53,11 @@ pub(super) enum Timer {
     Retry(CallId),
     /// An IVR menu or collect node has waited long enough for a key.
     Ivr(CallId),
+    /// A consulted party or a supervisor has rung too long.
+    Extra(LegId),
+    /// A customer keying a PIN has waited too long for a digit (or the agent's
+    /// result prompt should have ended).
+    Verify(CallId),
 }
 
 /// Settings the switchboard needs that do not live in the directory.
@@ -75,6 +80,9 @@ pub struct SwitchboardConfig {
     pub seed: u64,
     /// The office's offset from UTC, for business hours in IVR flows.
     pub utc_offset: chrono::FixedOffset,
+    /// The satisfaction survey's keys: 1 to this (default 3: satisfied, neutral,
+    /// dissatisfied).
+    pub survey_scale: u8,
 }
 
 /// The call state machine; see the `core` module docs for the driving contract.
@@ -224,6 +232,14 @@ impl Switchboard {
                 self.handle_held_sip(now, id, leg, event);
                 return;
             }
+            if let Some(id) = self.extra_call(leg) {
+                self.handle_extra_sip(now, id, leg, event);
+                return;
+            }
+            if let Some(id) = self.dialing_call(leg) {
+                self.dial_sip(now, id, leg, event);
+                return;
+            }
         }
         match event {
             SipEvent::IncomingCall(call) => self.incoming(now, *call),
@@ -261,6 +277,16 @@ impl Switchboard {
             self.handle_held_media(now, id, event);
             return;
         }
+        if let Some((id, leg)) = leg.and_then(|l| Some((self.extra_call(l)?, l))) {
+            self.handle_extra_media(now, id, leg, event);
+            return;
+        }
+        if let (Some(leg), MediaEvent::Opened { local, .. }) = (leg, &event) {
+            if let Some(id) = self.dialing_call(leg) {
+                self.dial_opened(id, leg, *local);
+                return;
+            }
+        }
         match event {
             MediaEvent::Opened { leg, local } => {
                 let Some(call) = self.call_of(leg) else {
@@ -296,9 +322,17 @@ impl Switchboard {
             }
             // Digits pass through the bridge in the media room. They are not written to
             // the trail: they may be PINs or card numbers.
-            MediaEvent::Dtmf { .. }
-            | MediaEvent::PlayDone { .. }
-            | MediaEvent::RecordingDone { .. } => {}
+            MediaEvent::Dtmf { leg, digit, .. } => {
+                if let Some(id) = self.legs.get(&leg).copied().filter(|id| self.verifying(*id)) {
+                    self.verify_key(now, id, leg, digit);
+                }
+            }
+            MediaEvent::PlayDone { leg, tag } => {
+                if let Some(id) = self.legs.get(&leg).copied().filter(|id| self.verifying(*id)) {
+                    self.verify_play_done(now, id, tag);
+                }
+            }
+            MediaEvent::RecordingDone { .. } => {}
         }
     }
 
@@ -311,7 +345,12 @@ impl Switchboard {
             match timer {
                 Timer::Ring(id) => {
                     let secs = self.config.ring_timeout.as_secs();
-                    let cause = format!("no answer within {secs} s");
+                    let whose = match self.calls.get(&id) {
+                        Some(c) if c.agent_target.is_some() && c.dialing => "the customer: ",
+                        Some(c) if c.agent_target.is_some() => "the agent's phone: ",
+                        _ => "",
+                    };
+                    let cause = format!("{whose}no answer within {secs} s");
                     let reason = "Temporarily Unavailable";
                     self.end(now, id, HangupBy::System, cause, 480, reason);
                 }
@@ -353,6 +392,8 @@ impl Switchboard {
                 }
                 Timer::WrapUp(agent) => self.wrap_up_over(now, agent),
                 Timer::Ivr(id) => self.ivr_timed_out(now, id),
+                Timer::Extra(leg) => self.extra_timed_out(now, leg),
+                Timer::Verify(id) => self.verify_timed_out(now, id),
                 // `dispatch` runs after every input and takes the caller up again.
                 Timer::Retry(_) => {}
             }
@@ -713,6 +754,7 @@ impl Switchboard {
         }
         call.record.answered_at = Some(now.wall);
         let (a, b) = (call.a, call.b);
+        call.links = super::call::Links::Bridge(a, b);
         let (agent_a, agent_b) = (call.agent_a, call.agent_b);
         let out = [
             Output::Media(MediaCommand::Configure {
@@ -751,11 +793,21 @@ impl Switchboard {
             return;
         };
         let mut line = None;
-        if record {
-            let (a, b) = (call.a, call.b);
+        let (customer, agent) = (call.customer_leg(), call.agent_leg());
+        if record && call.record.recording.is_some() {
+            // A customer back from a transfer: their recording goes on.
+            call.recording_leg = Some(customer);
+            call.rec_others = vec![agent];
+            self.outputs.push_back(Output::Media(MediaCommand::RecordOthers {
+                a: customer,
+                others: vec![agent],
+            }));
+        } else if record {
+            call.recording_leg = Some(customer);
+            call.rec_others = vec![agent];
             self.outputs.push_back(Output::Media(MediaCommand::Record {
-                a,
-                b,
+                a: customer,
+                b: agent,
                 path: absolute,
             }));
             line = Some(call.trail(
@@ -854,9 +906,14 @@ impl Switchboard {
             };
             call.trail(now.wall, kind, side.party(), None, words)
         });
+        let hold_changed = outcome.hold_changed.is_some();
+        let id = call.id();
         self.finish_reoffer(leg, outcome);
         if let Some(line) = line {
             self.store(StoreOp::CallEvent(Box::new(line)));
+        }
+        if hold_changed {
+            self.phone_hold_changed(now, id);
         }
     }
 
@@ -913,7 +970,10 @@ impl Switchboard {
         };
         let line = call.trail(now.wall, kind, party, Some(code), cause.clone());
         // An unanswered caller gets a final response; an answered one a BYE.
-        if call.phase != Phase::Answered && self.legs.contains_key(&call.a) {
+        if call.phase != Phase::Answered
+            && call.agent_target.is_none()
+            && self.legs.contains_key(&call.a)
+        {
             let a = call.a;
             self.forget_leg(a);
             self.sip(SipCommand::Respond {
@@ -928,19 +988,37 @@ impl Switchboard {
     }
 
     /// Hang up every leg still known, close the media, write the final row.
-    fn end_quietly(&mut self, now: Now, id: CallId, by: HangupBy, cause: String, code: u16) {
+    pub(super) fn end_quietly(&mut self, now: Now, id: CallId, by: HangupBy, cause: String, code: u16) {
         let Some(mut call) = self.calls.remove(&id) else {
             return;
         };
         if let Some(deadline) = call.ring_deadline.take() {
             self.timers.remove(&(deadline, Timer::Ring(id)));
         }
-        for leg in [call.a, call.b] {
+        self.timers.retain(|(_, t)| *t != Timer::Verify(id));
+        let extras: Vec<(LegId, Option<AgentId>)> = [call.third.take(), call.watcher.take()]
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                self.timers.remove(&(e.deadline, Timer::Extra(e.leg)));
+                (e.leg, e.agent)
+            })
+            .collect();
+        if matches!(call.links, super::call::Links::Mix(_)) {
+            self.media(MediaCommand::Unmix { room: id.0 as u64 });
+        }
+        let mut gone = vec![call.a, call.b];
+        gone.extend(extras.iter().map(|(l, _)| *l));
+        for leg in gone {
             if self.legs.remove(&leg).is_some() {
                 self.sip(SipCommand::Hangup { leg });
                 self.media(MediaCommand::Close { leg });
             }
         }
+        if let Some(since) = call.hold_started.take() {
+            call.hold_total += now.mono.saturating_duration_since(since);
+        }
+        call.record.hold_secs = u32::try_from(call.hold_total.as_secs()).unwrap_or(u32::MAX);
         call.close(now.wall, by, cause, code);
         let (agent_a, agent_b, queue) = (call.agent_a, call.agent_b, call.queue_group);
         let offered = call.agent_b_offered;
@@ -951,6 +1029,9 @@ impl Switchboard {
             None => {}
         }
         if let Some(agent) = agent_a {
+            self.release_personal(now, agent, id);
+        }
+        for agent in extras.into_iter().filter_map(|(_, a)| a) {
             self.release_personal(now, agent, id);
         }
     }
@@ -979,6 +1060,13 @@ impl Switchboard {
     pub(super) fn new_play_tag(&mut self) -> u64 {
         self.next_play += 1;
         self.next_play
+    }
+
+    /// A new call id for a call the switchboard starts (click-to-call).
+    pub(super) fn new_call_id(&mut self) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        id
     }
 
     /// A new leg id for a leg the switchboard creates.

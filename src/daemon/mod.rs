@@ -161,6 +161,7 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
             seed: rand::random(),
             // China keeps no summer time, so the offset at start holds.
             utc_offset: *chrono::Local::now().offset(),
+            survey_scale: config.survey.scale,
         },
         directory,
     );

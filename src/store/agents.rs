@@ -240,6 +240,28 @@ impl Store {
         Ok(())
     }
 
+    /// Lets the agent with this number listen to, whisper into and barge into other
+    /// agents' calls (or stops them). The running daemon picks it up with its next
+    /// directory reload (the agents trigger bumps the directory version). An unknown
+    /// agent number is [`StoreError::NotFound`].
+    pub fn set_supervisor(
+        &mut self,
+        agent_number: &str,
+        supervisor: bool,
+    ) -> Result<(), StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE agents SET supervisor = ?2 WHERE number = ?1",
+            params![agent_number, supervisor],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "agent",
+                value: format!("{agent_number:?}"),
+            });
+        }
+        Ok(())
+    }
+
     /// Each agent's last logged state (their newest status-log row), in agent order,
     /// for a restart to resume from. Agents with no row yet, and rows of removed
     /// agents, are left out.

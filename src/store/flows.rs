@@ -279,6 +279,7 @@ fn prompts(kind: &NodeKind) -> &[String] {
         | NodeKind::TransferAgent { .. }
         | NodeKind::TransferNumber { .. }
         | NodeKind::Agent { .. }
+        | NodeKind::Rate { .. }
         | NodeKind::Continue => &[],
     }
 }

@@ -1,9 +1,9 @@
 //! The store room: SQLite, its schema, and the one thread that writes call history.
 //!
 //! It owns the database file under the data directory: devices, trunks, service
-//! numbers, agents, skill groups, IVR flows and busy reasons (read into a
+//! numbers, agents, skill groups, IVR flows, busy reasons and customers (read into a
 //! [`Directory`](crate::core::Directory) for routing), and the facts that accumulate
-//! (calls, the call trail, recordings, the agent status log). It must never be
+//! (calls, the call trail, recordings, the agent status log, the audit log). It must never be
 //! imported by `core`, and nothing outside this room names `rusqlite`.
 //!
 //! Two ways in: [`Store`] is one connection for set-up, admin changes and reads (the
@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use agents::{NewAgent, NewGroup};
+pub use customers::{PIN_M_COST_KIB, PIN_P_COST, PIN_T_COST, verify_pin};
 pub use error::StoreError;
 pub use flows::NewFlow;
 pub use schema::SCHEMA_VERSION;

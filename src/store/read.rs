@@ -1,30 +1,32 @@
 //! Every read: the routing directory (devices, trunks, service numbers, agents,
-//! skill groups, IVR flows, busy reasons), call rows and their trail.
+//! skill groups, IVR flows, busy reasons, customers' VIP marks and PIN hashes), call
+//! rows and their trail, an agent's own calls, and the audit log.
 //!
 //! Reads never change the database and may run on any connection while the writer
 //! writes (WAL). A row holding a value we never write is a `BadRow` error naming the
 //! table and key rather than a silently skipped device or trunk: routing around a
 //! damaged row would be a harder puzzle for the operator than a clear refusal.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::flows::exit_from_sql;
 use super::rows::{
     answer_mode_from_sql, bad, codecs_from_sql, direction_from_sql, event_kind_from_sql,
     hangup_by_from_sql, language_from_sql, peers_from_sql, secs_from_sql, sip_code_from_sql,
-    strategy_from_sql, time_from_sql, u32_from_sql,
+    strategy_from_sql, time_from_sql, time_to_sql, u32_from_sql,
 };
 use super::{Store, StoreError};
 use crate::core::ivr::FlowId;
 use crate::core::{
-    Agent, AgentId, CallEventRecord, CallId, CallRecord, Device, DeviceId, Directory, GroupId,
-    Language, Membership, Overflow, PromptFile, ServiceNumber, SkillGroup, Trunk, TrunkId,
-    TrunkRegistration,
+    Agent, AgentId, AuditRecord, CallEventRecord, CallId, CallRecord, CustomerPin, Device,
+    DeviceId, Directory, GroupId, Language, Membership, Overflow, PromptFile, ServiceNumber,
+    SkillGroup, Trunk, TrunkId, TrunkRegistration,
 };
 
 const CALL_COLUMNS: &str = "id, direction, from_number, to_number, service_number, device_id,
     trunk_id, sip_call_id, started_at, answered_at, ended_at, hangup_by, end_cause, sip_code,
-    recording, agent_id, group_id, wait_secs";
+    recording, agent_id, group_id, wait_secs, hold_secs, survey_score";
 
 impl Store {
     /// Devices, trunks, service numbers, agents (with their memberships), skill groups,
@@ -77,7 +79,19 @@ impl Store {
             agents: self.load_agents()?,
             groups: self.load_groups()?,
             flows: self.load_flows()?,
-            customer_pins: Vec::new(),
+            customer_pins: self
+                .conn
+                .prepare(
+                    "SELECT number, pin_hash FROM customers WHERE pin_hash IS NOT NULL
+                     ORDER BY number",
+                )?
+                .query_map([], |r| {
+                    Ok(CustomerPin {
+                        number: r.get(0)?,
+                        pin_hash: r.get(1)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?,
             busy_reasons: self
                 .conn
                 .prepare("SELECT reason FROM busy_reasons ORDER BY position")?
@@ -123,7 +137,7 @@ impl Store {
         let mut agents = Vec::new();
         let mut stmt = self.conn.prepare(
             "SELECT id, number, name, direct_number, bound_device_id, softphone_device_id,
-                 answer_mode, offline_answering, allow_fallback, confirm_direct
+                 answer_mode, offline_answering, allow_fallback, confirm_direct, supervisor
              FROM agents ORDER BY id",
         )?;
         let mut rows = stmt.query([])?;
@@ -144,7 +158,7 @@ impl Store {
                 offline_answering: r.get(7)?,
                 allow_fallback: r.get(8)?,
                 confirm_direct: r.get(9)?,
-                supervisor: false,
+                supervisor: r.get(10)?,
                 groups: Vec::new(),
             });
         }
@@ -185,8 +199,8 @@ impl Store {
     }
 
     /// A number that moves whenever devices, trunks, service numbers, agents, groups,
-    /// busy reasons or IVR flows change (migrations 0003 and 0004's triggers): poll it
-    /// to know when to reload the directory.
+    /// busy reasons, IVR flows, customers or prompts change (the triggers of migrations
+    /// 0003 to 0005): poll it to know when to reload the directory.
     pub fn directory_version(&self) -> Result<i64, StoreError> {
         let text: String = self.conn.query_row(
             "SELECT value FROM settings WHERE key = 'directory_version'",
@@ -245,6 +259,67 @@ impl Store {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push(call_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    /// The calls the agent with this number took or made ("My calls"), newest first:
+    /// those started at or after `since` and before `until` (either bound may be left
+    /// open), at most `limit`. An unknown agent number is [`StoreError::NotFound`].
+    pub fn agent_calls(
+        &self,
+        agent_number: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let Some((agent, _)) = self.agent_by_number(agent_number)? else {
+            return Err(StoreError::NotFound {
+                what: "agent",
+                value: format!("{agent_number:?}"),
+            });
+        };
+        // Times are fixed-width text, so text comparison is time comparison.
+        let sql = format!(
+            "SELECT {CALL_COLUMNS} FROM calls
+             WHERE agent_id = ?1 AND (?2 IS NULL OR started_at >= ?2)
+                 AND (?3 IS NULL OR started_at < ?3)
+             ORDER BY started_at DESC, id DESC LIMIT ?4"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![
+            agent.0,
+            since.as_ref().map(time_to_sql),
+            until.as_ref().map(time_to_sql),
+            limit
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(call_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` lines of the audit log (who listened to, whispered into or
+    /// barged into which call), newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, at, actor, action, call_id, detail FROM audit_log
+             ORDER BY at DESC, id DESC LIMIT ?1",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![limit])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let key = format!("id {}", r.get::<_, i64>(0)?);
+            out.push(AuditRecord {
+                at: time_from_sql(&r.get::<_, String>(1)?, "audit_log", &key)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                call: r.get::<_, Option<i64>>(4)?.map(CallId),
+                detail: r.get(5)?,
+            });
         }
         Ok(out)
     }
@@ -334,8 +409,16 @@ fn call_from_row(r: &Row<'_>) -> Result<CallRecord, StoreError> {
             .get::<_, Option<i64>>(17)?
             .map(|w| u32_from_sql(w, "calls", &key, "wait_secs"))
             .transpose()?,
-        hold_secs: 0,
-        survey_score: None,
+        hold_secs: u32_from_sql(r.get(18)?, "calls", &key, "hold_secs")?,
+        survey_score: r
+            .get::<_, Option<i64>>(19)?
+            .map(|s| {
+                u8::try_from(s)
+                    .ok()
+                    .filter(|s| *s <= 9)
+                    .ok_or_else(|| bad("calls", &key, format!("survey_score {s}")))
+            })
+            .transpose()?,
     })
 }
 

@@ -50,6 +50,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "customers and prompts",
         sql: include_str!("migrations/0005_customers_prompts.sql"),
     },
+    Migration {
+        version: 6,
+        name: "call controls",
+        sql: include_str!("migrations/0006_call_controls.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -1,6 +1,6 @@
 //! Every write: admin additions (devices, trunks, service numbers; agents and groups
 //! are in `agents.rs`, IVR flows in `flows.rs`) and the switchboard's call rows, call
-//! trail, agent status log and hot-desking bindings.
+//! trail, agent status log, audit log and hot-desking bindings.
 //!
 //! The `apply_*` functions take a bare `&Connection` so the writer thread can run many
 //! of them inside one transaction; the `Store` methods wrap them for single use. All
@@ -20,7 +20,9 @@ use super::agents::bind;
 use super::rows::{codecs_to_sql, peers_to_sql, time_to_sql};
 use super::{NewDevice, NewTrunk, Store, StoreError};
 use crate::core::acd::AgentStatusRecord;
-use crate::core::{AgentId, CallEventRecord, CallId, CallRecord, DeviceId, StoreOp, TrunkId};
+use crate::core::{
+    AgentId, AuditRecord, CallEventRecord, CallId, CallRecord, DeviceId, StoreOp, TrunkId,
+};
 
 impl Store {
     /// Adds a device. A user name already taken is [`StoreError::Duplicate`].
@@ -92,8 +94,8 @@ impl Store {
         Ok(())
     }
 
-    /// Applies one switchboard write: a call row is upserted whole, a trail line or a
-    /// status-log row inserted, a desk phone bound to an agent (as
+    /// Applies one switchboard write: a call row is upserted whole, a trail line, a
+    /// status-log row or an audit-log line inserted, a desk phone bound to an agent (as
     /// [`Store::bind_device`] does). A call's row must be written before its first
     /// trail line.
     pub fn apply(&mut self, op: &StoreOp) -> Result<(), StoreError> {
@@ -192,9 +194,23 @@ pub fn apply_op(conn: &Connection, data_dir: &Path, op: &StoreOp) -> Result<(), 
         StoreOp::CallEvent(e) => insert_event(conn, e),
         StoreOp::AgentStatus(s) => insert_agent_status(conn, s),
         StoreOp::BindDevice { agent, device } => bind(conn, *agent, Some(*device)),
-        // TODO(store helper): the audit_log table.
-        StoreOp::Audit(_) => Ok(()),
+        StoreOp::Audit(a) => insert_audit(conn, a),
     }
+}
+
+fn insert_audit(conn: &Connection, a: &AuditRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (at, actor, action, call_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        time_to_sql(&a.at),
+        a.actor,
+        a.action,
+        a.call.map(|c| c.0),
+        a.detail,
+    ])?;
+    Ok(())
 }
 
 fn upsert_call(conn: &Connection, data_dir: &Path, c: &CallRecord) -> Result<(), StoreError> {
@@ -202,9 +218,9 @@ fn upsert_call(conn: &Connection, data_dir: &Path, c: &CallRecord) -> Result<(),
     conn.prepare_cached(
         "INSERT INTO calls (id, direction, from_number, to_number, service_number, device_id,
              trunk_id, sip_call_id, started_at, answered_at, ended_at, hangup_by, end_cause,
-             sip_code, recording, agent_id, group_id, wait_secs)
+             sip_code, recording, agent_id, group_id, wait_secs, hold_secs, survey_score)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18)
+             ?18, ?19, ?20)
          ON CONFLICT (id) DO UPDATE SET
              direction = excluded.direction, from_number = excluded.from_number,
              to_number = excluded.to_number, service_number = excluded.service_number,
@@ -214,7 +230,8 @@ fn upsert_call(conn: &Connection, data_dir: &Path, c: &CallRecord) -> Result<(),
              hangup_by = excluded.hangup_by, end_cause = excluded.end_cause,
              sip_code = excluded.sip_code, recording = excluded.recording,
              agent_id = excluded.agent_id, group_id = excluded.group_id,
-             wait_secs = excluded.wait_secs",
+             wait_secs = excluded.wait_secs, hold_secs = excluded.hold_secs,
+             survey_score = excluded.survey_score",
     )?
     .execute(params![
         c.id.0,
@@ -235,6 +252,8 @@ fn upsert_call(conn: &Connection, data_dir: &Path, c: &CallRecord) -> Result<(),
         c.agent.map(|a| a.0),
         c.group.map(|g| g.0),
         c.wait_secs,
+        c.hold_secs,
+        c.survey_score,
     ])?;
     if let Some(path) = recording {
         conn.prepare_cached(

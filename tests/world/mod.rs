@@ -135,6 +135,7 @@ impl World {
             sounds_dir: PathBuf::from("/sounds"),
             seed: 7,
             utc_offset: chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"),
+            survey_scale: 3,
         };
         World {
             board: Switchboard::new(config, directory),

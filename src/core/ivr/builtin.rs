@@ -1,6 +1,7 @@
 //! The seed's own menus, word for word, built in rather than stored: the hotline
 //! sign-in an agent hears when calling the service number from their direct number
-//! (S4, S13), and the 0000 feature menu of any registered phone (S7).
+//! (S4, S13), the 0000 feature menu of any registered phone (S7), and the
+//! satisfaction survey an agent transfers a customer to (S10).
 //!
 //! They are ordinary flows of ordinary nodes (plus `Agent` actions), so the session
 //! walks them like any other and the prompts are the files of `sounds/`.
@@ -13,6 +14,7 @@ pub const FEATURE_CODE: &str = "0000";
 /// Flow ids for the built-in flows, below any stored flow's (which start at 1).
 pub const HOTLINE: FlowId = FlowId(-1);
 pub const FEATURES: FlowId = FlowId(-2);
+pub const SURVEY: FlowId = FlowId(-3);
 
 /// How long these menus wait for a key, and how often they ask again.
 const WAIT_SECS: u32 = 10;
@@ -136,6 +138,37 @@ pub fn features() -> Flow {
             node(15, say(&["unknown_agent"], 10)),
             node(20, bye(&["goodbye"])),
         ],
+    }
+}
+
+/// The satisfaction survey (转调查): "请对本次服务进行评价" with keys 1 to `scale`
+/// (default 3: 1 satisfied, 2 neutral, 3 dissatisfied, as the `survey` prompt says;
+/// an admin who changes the scale uploads a `survey` prompt that says theirs). The
+/// key is stored as the call's score; an invalid key or silence asks again, twice.
+pub fn survey(scale: u8) -> Flow {
+    let scale = scale.clamp(1, 9);
+    let choices: Vec<(char, u32)> = (1..=scale)
+        .map(|k| (char::from(b'0' + k), 10 + u32::from(k)))
+        .collect();
+    let mut nodes = vec![
+        node(1, menu(&choices, "survey", 99)),
+        node(98, bye(&["survey_thanks"])),
+        node(99, bye(&["goodbye"])),
+    ];
+    for k in 1..=scale {
+        nodes.push(node(
+            10 + u32::from(k),
+            NodeKind::Rate {
+                score: k,
+                next: Some(NodeId(98)),
+            },
+        ));
+    }
+    Flow {
+        id: SURVEY,
+        name: "满意度调查".into(),
+        start: NodeId(1),
+        nodes,
     }
 }
 

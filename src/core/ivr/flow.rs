@@ -92,6 +92,8 @@ pub enum NodeKind {
     },
     /// Leave the IVR for where the service number goes normally (the hotline's "3").
     Continue,
+    /// Store `score` as the call's satisfaction rating (a survey's key), then go on.
+    Rate { score: u8, next: Option<NodeId> },
 }
 
 /// One key of a menu and where it leads.
@@ -156,6 +158,7 @@ impl Flow {
                     to(*ok);
                     to(*unknown);
                 }
+                NodeKind::Rate { next, .. } => next.iter().copied().for_each(&mut to),
                 NodeKind::Queue { .. }
                 | NodeKind::TransferAgent { .. }
                 | NodeKind::TransferNumber { .. }
@@ -189,6 +192,11 @@ impl Flow {
                         "node {}: {:?} is not a phone key",
                         node.id.0, c.key
                     ));
+                }
+            }
+            if let NodeKind::Rate { score, .. } = &node.kind {
+                if *score > 9 {
+                    return Err(format!("node {}: a rating is 0-9, not {score}", node.id.0));
                 }
             }
             if let NodeKind::Hours { schedule, .. } = &node.kind {

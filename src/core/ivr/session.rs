@@ -46,6 +46,8 @@ pub enum Step {
     },
     /// Leave the IVR for the service number's usual destination.
     Continue,
+    /// The caller rated the call (a survey).
+    Rate(u8),
     Hangup,
 }
 
@@ -88,6 +90,16 @@ impl Session {
             interruptible: false,
             path: Vec::new(),
         }
+    }
+
+    /// A session that starts at `node` instead of the flow's start (转菜单 to any
+    /// node); `None` if the flow has no such node.
+    pub fn at(flow: Flow, node: NodeId) -> Option<Session> {
+        flow.node(node)?;
+        let mut session = Session::new(flow);
+        session.flow.start = node;
+        session.at = node;
+        Some(session)
     }
 
     pub fn flow_name(&self) -> &str {
@@ -250,6 +262,14 @@ impl Session {
 
     /// Go to `node` and do what it says, following nodes that need no caller.
     fn enter(&mut self, node: NodeId, local: NaiveDateTime) -> Vec<Step> {
+        let mut rated = Vec::new();
+        let mut steps = self.enter_node(node, local, &mut rated);
+        rated.append(&mut steps);
+        rated
+    }
+
+    /// `enter`'s walk; ratings passed on the way are pushed to `rated`.
+    fn enter_node(&mut self, node: NodeId, local: NaiveDateTime, rated: &mut Vec<Step>) -> Vec<Step> {
         let mut next = node;
         for _ in 0..MAX_HOPS {
             self.at = next;
@@ -328,6 +348,13 @@ impl Session {
                     }];
                 }
                 NodeKind::Continue => return vec![Step::Continue],
+                NodeKind::Rate { score, next: n } => {
+                    rated.push(Step::Rate(score));
+                    match n {
+                        Some(n) => next = n,
+                        None => return vec![Step::Hangup],
+                    }
+                }
             }
         }
         vec![Step::Hangup]
