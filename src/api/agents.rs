@@ -113,7 +113,10 @@ fn parse_mode(s: &str) -> Result<AnswerMode, Answer> {
 }
 
 /// The body as `T`; an empty body reads as `empty` (`""` = required).
-pub(super) fn parse_body<T: serde::de::DeserializeOwned>(body: &str, empty: &str) -> Result<T, Answer> {
+pub(super) fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &str,
+    empty: &str,
+) -> Result<T, Answer> {
     let text = if body.trim().is_empty() { empty } else { body };
     serde_json::from_str(text).map_err(|e| {
         // serde names the field in "missing field `state`" and "unknown field `x`".

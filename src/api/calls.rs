@@ -64,7 +64,9 @@ pub fn dial_route(method: &str, body: &str, commands: &Sender<CommandRequest>) -
         return error(405, "method not allowed", None);
     }
     match parse_body::<DialBody>(body, "") {
-        Ok(b) if b.number.trim().is_empty() => error(400, "expected a number to call", Some("number")),
+        Ok(b) if b.number.trim().is_empty() => {
+            error(400, "expected a number to call", Some("number"))
+        }
         Ok(b) => ask(
             commands,
             Command::Dial {

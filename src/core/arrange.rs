@@ -50,9 +50,8 @@ pub(super) fn plan(call: &Call, voice: &Voice) -> Plan {
     }
     // A phone's own hold button: its side neither sends nor hears; the other side
     // hears music.
-    let held = |leg: LegId| {
-        (leg == call.a && call.a_media.held) || (leg == call.b && call.b_media.held)
-    };
+    let held =
+        |leg: LegId| (leg == call.a && call.a_media.held) || (leg == call.b && call.b_media.held);
     if held(agent) {
         plan.sounds.insert(customer, music.clone());
     }

@@ -88,7 +88,12 @@ impl Switchboard {
             Control::Verify => self.verify(now, id, &who)?,
             Control::Menu { flow, node } => {
                 self.no_third(id)?;
-                let found = self.directory.flows.iter().find(|f| f.name == flow).cloned();
+                let found = self
+                    .directory
+                    .flows
+                    .iter()
+                    .find(|f| f.name == flow)
+                    .cloned();
                 let session = found.and_then(|f| match node {
                     Some(n) => Session::at(f, super::ivr::NodeId(n)),
                     None => Some(Session::new(f)),
@@ -149,10 +154,7 @@ impl Switchboard {
             hold_secs: call.record.hold_secs,
             third: third.map(|t| t.label.clone()),
             verified: call.verified,
-            supervisor: call
-                .watcher
-                .as_ref()
-                .map(|w| (w.label.clone(), w.mode)),
+            supervisor: call.watcher.as_ref().map(|w| (w.label.clone(), w.mode)),
         })
     }
 
@@ -200,9 +202,15 @@ impl Switchboard {
         }
         call.on_hold = on;
         let (kind, words) = if on {
-            (CallEventKind::Held, format!("{who} put the customer on hold"))
+            (
+                CallEventKind::Held,
+                format!("{who} put the customer on hold"),
+            )
         } else {
-            (CallEventKind::Resumed, format!("{who} took the customer off hold"))
+            (
+                CallEventKind::Resumed,
+                format!("{who} took the customer off hold"),
+            )
         };
         let line = call.trail(now.wall, kind, who, None, words);
         self.store(StoreOp::CallEvent(Box::new(line)));
@@ -273,13 +281,14 @@ impl Switchboard {
             });
         };
         let mode = live.ringing_mode();
-        let endpoint = acd::endpoint(&self.directory, &self.devices, agent, mode).map_err(
-            |why| CommandError::CannotRing {
-                agent: number.to_string(),
-                mode: mode.as_str(),
-                why: why.words(),
-            },
-        )?;
+        let endpoint =
+            acd::endpoint(&self.directory, &self.devices, agent, mode).map_err(|why| {
+                CommandError::CannotRing {
+                    agent: number.to_string(),
+                    mode: mode.as_str(),
+                    why: why.words(),
+                }
+            })?;
         Ok((agent.id, endpoint))
     }
 
@@ -290,8 +299,8 @@ impl Switchboard {
             return Some(Target::Device(device.id));
         }
         let digits = number.strip_prefix('+').unwrap_or(number);
-        let plausible = (3..=20).contains(&digits.len())
-            && digits.chars().all(|c| c.is_ascii_digit());
+        let plausible =
+            (3..=20).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit());
         if !plausible {
             return None;
         }
@@ -303,7 +312,9 @@ impl Switchboard {
     pub(super) fn transfer(&mut self, now: Now, id: CallId, who: &str, to: Destination) {
         let words = match &to {
             Destination::Agent(_, _, n) => format!("transferred the call to agent {n}"),
-            Destination::Group(g) => format!("transferred the call to queue {}", self.group_name(*g)),
+            Destination::Group(g) => {
+                format!("transferred the call to queue {}", self.group_name(*g))
+            }
             Destination::Number(_, n) => format!("transferred the call to {n}"),
         };
         self.trail_control(now, id, who, &words);
@@ -395,7 +406,15 @@ impl Switchboard {
             .flatten()
             .filter_map(|e| e.agent)
             .collect();
-        let w = Held::resumed(now, call.record, call.next_seq, customer, media, offer, call.language);
+        let w = Held::resumed(
+            now,
+            call.record,
+            call.next_seq,
+            customer,
+            media,
+            offer,
+            call.language,
+        );
         self.held.insert(id, w);
         match agent {
             Some(agent) if offered => self.agent_call_ended(now, agent, queue, id),
@@ -535,9 +554,10 @@ impl Switchboard {
                 .device
                 .map_or(call2.target.clone(), Target::Device),
         };
-        let label = far_agent
-            .and_then(|a| self.directory.agent(a))
-            .map_or_else(|| self.describe_target(&far_target), |a| format!("agent {}", a.number));
+        let label = far_agent.and_then(|a| self.directory.agent(a)).map_or_else(
+            || self.describe_target(&far_target),
+            |a| format!("agent {}", a.number),
+        );
         // The second call ends for the phone; its far end moves to the first call.
         self.legs.remove(&far);
         for l in [other] {
@@ -587,7 +607,12 @@ impl Switchboard {
             self.sip(SipCommand::Hangup { leg });
             self.media(MediaCommand::Close { leg });
         }
-        self.trail_control(now, id, who, &format!("transferred the call to {label} (attended)"));
+        self.trail_control(
+            now,
+            id,
+            who,
+            &format!("transferred the call to {label} (attended)"),
+        );
         match leaving_agent {
             Some(agent) if offered => self.agent_call_ended(now, agent, queue, id),
             Some(agent) => self.release_personal(now, agent, id),
@@ -603,7 +628,10 @@ impl Switchboard {
     /// An agent who was on a personal leg (a consult, a call from a colleague) now
     /// has the customer: talking on this call, with wrap-up when it ends.
     pub(super) fn take_over(&mut self, now: Now, agent: AgentId, id: CallId, words: &str) {
-        self.agents.entry(now, agent).resume = None;
+        let live = self.agents.entry(now, agent);
+        live.resume = None;
+        // Talking already (on the consult leg): the state stays, the call changes.
+        live.call = Some(id);
         let change = acd::Change::system(AgentState::Talking, words, Some(id));
         self.set_agent(now, agent, change);
     }

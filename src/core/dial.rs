@@ -20,13 +20,21 @@ use super::msg::{
 use super::switchboard::{SUPPORTED, Switchboard, Timer};
 
 impl Switchboard {
-    pub(super) fn dial(&mut self, now: Now, agent: &str, number: &str) -> Result<Reply, CommandError> {
+    pub(super) fn dial(
+        &mut self,
+        now: Now,
+        agent: &str,
+        number: &str,
+    ) -> Result<Reply, CommandError> {
         let who = self
             .directory
             .agent_by_number(agent)
             .cloned()
             .ok_or_else(|| CommandError::UnknownAgent(agent.to_string()))?;
-        let live = self.agents.get(who.id).filter(|l| l.state != AgentState::Offline);
+        let live = self
+            .agents
+            .get(who.id)
+            .filter(|l| l.state != AgentState::Offline);
         let Some(live) = live else {
             return Err(CommandError::NotLoggedIn(agent.to_string()));
         };
@@ -40,13 +48,14 @@ impl Switchboard {
         let target = self
             .dialable(number)
             .ok_or_else(|| CommandError::BadNumber(number.to_string()))?;
-        let endpoint = acd::endpoint(&self.directory, &self.devices, &who, mode).map_err(|why| {
-            CommandError::CannotRing {
-                agent: agent.to_string(),
-                mode: mode.as_str(),
-                why: why.words(),
-            }
-        })?;
+        let endpoint =
+            acd::endpoint(&self.directory, &self.devices, &who, mode).map_err(|why| {
+                CommandError::CannotRing {
+                    agent: agent.to_string(),
+                    mode: mode.as_str(),
+                    why: why.words(),
+                }
+            })?;
         let id = self.new_call_id();
         let (direction, from_number, trunk) = match &target {
             Target::Trunk { trunk, .. } => {
@@ -96,7 +105,13 @@ impl Switchboard {
         call.agent_target = Some(endpoint.target.clone());
         let where_ = self.describe_target(&endpoint.target);
         let detail = format!("agent {agent} clicked to call {number}: ringing {where_} first");
-        let line = call.trail(now.wall, CallEventKind::Offered, &format!("agent {agent}"), None, detail);
+        let line = call.trail(
+            now.wall,
+            CallEventKind::Offered,
+            &format!("agent {agent}"),
+            None,
+            detail,
+        );
         let deadline = now.mono + self.config.ring_timeout;
         call.ring_deadline = Some(deadline);
         self.timers.insert((deadline, Timer::Ring(id)));
@@ -159,7 +174,9 @@ impl Switchboard {
         };
         let agent_leg = leg == call.a;
         match event {
-            SipEvent::Answered { answer, .. } if agent_leg => self.dial_agent_answered(now, id, answer),
+            SipEvent::Answered { answer, .. } if agent_leg => {
+                self.dial_agent_answered(now, id, answer)
+            }
             SipEvent::Answered { answer, .. } => self.dial_customer_answered(now, id, answer),
             SipEvent::Progress { code, .. } if !agent_leg && code == 180 => {
                 let words = "the customer's phone is ringing".to_string();
@@ -170,24 +187,40 @@ impl Switchboard {
                 self.forget_leg(leg);
                 let words = rejection_words(code, &reason);
                 let (by, cause) = if agent_leg {
-                    (HangupBy::Caller, format!("the agent's phone did not take the call: {words}"))
+                    (
+                        HangupBy::Caller,
+                        format!("the agent's phone did not take the call: {words}"),
+                    )
                 } else {
-                    (HangupBy::Callee, format!("the customer could not be reached: {words}"))
+                    (
+                        HangupBy::Callee,
+                        format!("the customer could not be reached: {words}"),
+                    )
                 };
                 self.dial_failed(now, id, by, cause, code);
             }
             SipEvent::HungUp { .. } => {
                 self.forget_leg(leg);
                 let (by, cause) = if agent_leg {
-                    (HangupBy::Caller, "the agent hung up before the customer answered".to_string())
+                    (
+                        HangupBy::Caller,
+                        "the agent hung up before the customer answered".to_string(),
+                    )
                 } else {
-                    (HangupBy::Callee, "the customer's side ended the call before answering".to_string())
+                    (
+                        HangupBy::Callee,
+                        "the customer's side ended the call before answering".to_string(),
+                    )
                 };
                 self.dial_failed(now, id, by, cause, 487);
             }
             SipEvent::Reoffer { offer, .. } => {
                 let outcome = self.calls.get_mut(&id).map(|c| {
-                    let side = if agent_leg { &mut c.a_media } else { &mut c.b_media };
+                    let side = if agent_leg {
+                        &mut c.a_media
+                    } else {
+                        &mut c.b_media
+                    };
                     super::switchboard::apply_reoffer(side, &offer)
                 });
                 if let Some(outcome) = outcome {
@@ -289,7 +322,13 @@ impl Switchboard {
     /// The click-to-call did not get through: say why, hang up what is up.
     fn dial_failed(&mut self, now: Now, id: CallId, by: HangupBy, cause: String, code: u16) {
         if let Some(call) = self.calls.get_mut(&id) {
-            let line = call.trail(now.wall, CallEventKind::Failed, by.as_str(), Some(code), cause.clone());
+            let line = call.trail(
+                now.wall,
+                CallEventKind::Failed,
+                by.as_str(),
+                Some(code),
+                cause.clone(),
+            );
             self.store(StoreOp::CallEvent(Box::new(line)));
         }
         self.end_quietly(now, id, by, cause, code);

@@ -29,7 +29,9 @@ impl Switchboard {
         party: &Party,
     ) -> Result<(), CommandError> {
         if self.calls.get(&id).is_some_and(|c| c.third.is_some()) {
-            return Err(CommandError::NotNow("a consult is in progress already".into()));
+            return Err(CommandError::NotNow(
+                "a consult is in progress already".into(),
+            ));
         }
         let (target, agent, label) = match party {
             Party::Agent(n) => {
@@ -43,7 +45,11 @@ impl Switchboard {
                     .agent(agent)
                     .map(|a| a.number.clone())
                     .unwrap_or_default();
-                (endpoint.target, Some(agent), format!("agent {number} of {name}"))
+                (
+                    endpoint.target,
+                    Some(agent),
+                    format!("agent {number} of {name}"),
+                )
             }
             Party::Number(n) => {
                 let target = self
@@ -76,7 +82,10 @@ impl Switchboard {
             .iter()
             .filter(|a| a.groups.iter().any(|m| m.group == group.id))
             .filter_map(|a| {
-                let live = self.agents.get(a.id).filter(|l| l.state == AgentState::Idle)?;
+                let live = self
+                    .agents
+                    .get(a.id)
+                    .filter(|l| l.state == AgentState::Idle)?;
                 let endpoint =
                     acd::endpoint(&self.directory, &self.devices, a, live.ringing_mode()).ok()?;
                 Some((live.idle_since, a.id, endpoint))
@@ -154,7 +163,13 @@ impl Switchboard {
         }
     }
 
-    pub(super) fn handle_extra_media(&mut self, now: Now, id: CallId, leg: LegId, event: MediaEvent) {
+    pub(super) fn handle_extra_media(
+        &mut self,
+        now: Now,
+        id: CallId,
+        leg: LegId,
+        event: MediaEvent,
+    ) {
         match event {
             MediaEvent::Opened { local, .. } => {
                 let Some(call) = self.calls.get_mut(&id) else {
@@ -194,7 +209,9 @@ impl Switchboard {
                 self.forget_leg(leg);
                 self.extra_gone(now, id, leg, None, "no audio: the leg was dead".into());
             }
-            MediaEvent::Dtmf { .. } | MediaEvent::PlayDone { .. } | MediaEvent::RecordingDone { .. } => {}
+            MediaEvent::Dtmf { .. }
+            | MediaEvent::PlayDone { .. }
+            | MediaEvent::RecordingDone { .. } => {}
         }
     }
 
@@ -234,7 +251,13 @@ impl Switchboard {
             let words = format!("supervisor {label} joined the call ({})", mode.as_str());
             self.trail_line(now, id, CallEventKind::Supervised, &label, words);
         } else {
-            self.trail_line(now, id, CallEventKind::Control, &label, format!("{label} answered the consult"));
+            self.trail_line(
+                now,
+                id,
+                CallEventKind::Control,
+                &label,
+                format!("{label} answered the consult"),
+            );
         }
         self.arrange(id);
     }
@@ -267,11 +290,20 @@ impl Switchboard {
             self.release_personal(now, agent, id);
         }
         let (kind, words) = if extra.mode != Watch::Barge || extra.label.starts_with("supervisor") {
-            (CallEventKind::Supervised, format!("supervisor {} left: {why}", extra.label))
+            (
+                CallEventKind::Supervised,
+                format!("supervisor {} left: {why}", extra.label),
+            )
         } else if extra.answered {
-            (CallEventKind::Control, format!("{} left the call: {why}", extra.label))
+            (
+                CallEventKind::Control,
+                format!("{} left the call: {why}", extra.label),
+            )
         } else {
-            (CallEventKind::AgentNoAnswer, format!("{} did not answer the consult: {why}", extra.label))
+            (
+                CallEventKind::AgentNoAnswer,
+                format!("{} did not answer the consult: {why}", extra.label),
+            )
         };
         if let Some(call) = self.calls.get_mut(&id) {
             let line = call.trail(now.wall, kind, &extra.label, code, words);
@@ -289,31 +321,64 @@ impl Switchboard {
         self.sip(SipCommand::Hangup { leg });
         self.forget_leg(leg);
         let secs = self.config.ring_timeout.as_secs();
-        self.extra_gone(now, id, leg, Some(480), format!("no answer within {secs} s"));
+        self.extra_gone(
+            now,
+            id,
+            leg,
+            Some(480),
+            format!("no answer within {secs} s"),
+        );
     }
 
     /// Join the consulted party into a three-way call.
-    pub(super) fn conference(&mut self, now: Now, id: CallId, who: &str) -> Result<(), CommandError> {
+    pub(super) fn conference(
+        &mut self,
+        now: Now,
+        id: CallId,
+        who: &str,
+    ) -> Result<(), CommandError> {
         let Some(third) = self.calls.get_mut(&id).and_then(|c| c.third.as_mut()) else {
-            return Err(CommandError::NotNow("there is nobody to conference with: consult first".into()));
+            return Err(CommandError::NotNow(
+                "there is nobody to conference with: consult first".into(),
+            ));
         };
         if !third.answered {
-            return Err(CommandError::NotNow(format!("{} has not answered yet", third.label)));
+            return Err(CommandError::NotNow(format!(
+                "{} has not answered yet",
+                third.label
+            )));
         }
         if third.joined {
-            return Err(CommandError::NotNow("the three of you are talking already".into()));
+            return Err(CommandError::NotNow(
+                "the three of you are talking already".into(),
+            ));
         }
         third.joined = true;
         let label = third.label.clone();
-        self.trail_control(now, id, who, &format!("joined the customer and {label} in a three-way call"));
+        self.trail_control(
+            now,
+            id,
+            who,
+            &format!("joined the customer and {label} in a three-way call"),
+        );
         self.count_hold(now, id);
         self.arrange(id);
         Ok(())
     }
 
     /// End the consult: the third party leaves, customer and agent talk again.
-    pub(super) fn cancel_consult(&mut self, now: Now, id: CallId, who: &str) -> Result<(), CommandError> {
-        let Some(leg) = self.calls.get(&id).and_then(|c| c.third.as_ref()).map(|t| t.leg) else {
+    pub(super) fn cancel_consult(
+        &mut self,
+        now: Now,
+        id: CallId,
+        who: &str,
+    ) -> Result<(), CommandError> {
+        let Some(leg) = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.third.as_ref())
+            .map(|t| t.leg)
+        else {
             return Err(CommandError::NotNow("there is no consult to end".into()));
         };
         self.sip(SipCommand::Hangup { leg });
@@ -323,12 +388,19 @@ impl Switchboard {
     }
 
     /// The agent leaves; the customer and the consulted party go on (attended transfer).
-    pub(super) fn complete_transfer(&mut self, now: Now, id: CallId, who: &str) -> Result<(), CommandError> {
+    pub(super) fn complete_transfer(
+        &mut self,
+        now: Now,
+        id: CallId,
+        who: &str,
+    ) -> Result<(), CommandError> {
         let Some(call) = self.calls.get_mut(&id) else {
             return Ok(());
         };
         if !call.third.as_ref().is_some_and(|t| t.answered) {
-            return Err(CommandError::NotNow("the consulted party has not answered: consult first".into()));
+            return Err(CommandError::NotNow(
+                "the consulted party has not answered: consult first".into(),
+            ));
         }
         let Some(third) = call.third.take() else {
             return Ok(());
@@ -359,7 +431,12 @@ impl Switchboard {
             self.sip(SipCommand::Hangup { leg: leaving });
             self.media(MediaCommand::Close { leg: leaving });
         }
-        self.trail_control(now, id, who, &format!("left the customer with {} (attended transfer)", third.label));
+        self.trail_control(
+            now,
+            id,
+            who,
+            &format!("left the customer with {} (attended transfer)", third.label),
+        );
         match leaving_agent {
             Some(agent) if offered => self.agent_call_ended(now, agent, queue, id),
             Some(agent) => self.release_personal(now, agent, id),
@@ -396,7 +473,9 @@ impl Switchboard {
             return Err(CommandError::NoCall(agent.to_string()));
         };
         if call.phase != Phase::Answered {
-            return Err(CommandError::NotNow(format!("the call of agent {agent} is not answered yet")));
+            return Err(CommandError::NotNow(format!(
+                "the call of agent {agent} is not answered yet"
+            )));
         }
         let label = format!("supervisor {supervisor}");
         match call.watcher.as_mut() {
@@ -412,7 +491,10 @@ impl Switchboard {
                 return self.view_reply(id);
             }
             Some(w) => {
-                return Err(CommandError::NotNow(format!("{} is on this call already", w.label)));
+                return Err(CommandError::NotNow(format!(
+                    "{} is on this call already",
+                    w.label
+                )));
             }
             None => {}
         }
@@ -423,14 +505,18 @@ impl Switchboard {
                 state: state.chinese().to_string(),
             });
         }
-        let ring_mode = self.agents.get(sup.id).map_or(sup.answer_mode, |l| l.ringing_mode());
-        let endpoint = acd::endpoint(&self.directory, &self.devices, &sup, ring_mode).map_err(|why| {
-            CommandError::CannotRing {
-                agent: supervisor.to_string(),
-                mode: ring_mode.as_str(),
-                why: why.words(),
-            }
-        })?;
+        let ring_mode = self
+            .agents
+            .get(sup.id)
+            .map_or(sup.answer_mode, |l| l.ringing_mode());
+        let endpoint =
+            acd::endpoint(&self.directory, &self.devices, &sup, ring_mode).map_err(|why| {
+                CommandError::CannotRing {
+                    agent: supervisor.to_string(),
+                    mode: ring_mode.as_str(),
+                    why: why.words(),
+                }
+            })?;
         let extra = self.ring_extra(now, id, endpoint.target, Some(sup.id), label.clone(), mode);
         if let Some(call) = self.calls.get_mut(&id) {
             call.watcher = Some(extra);
@@ -440,7 +526,11 @@ impl Switchboard {
         self.view_reply(id)
     }
 
-    pub(super) fn stop_supervising(&mut self, now: Now, supervisor: &str) -> Result<Reply, CommandError> {
+    pub(super) fn stop_supervising(
+        &mut self,
+        now: Now,
+        supervisor: &str,
+    ) -> Result<Reply, CommandError> {
         let sup = self
             .directory
             .agent_by_number(supervisor)
@@ -485,7 +575,14 @@ impl Switchboard {
         })));
     }
 
-    pub(super) fn trail_line(&mut self, now: Now, id: CallId, kind: CallEventKind, party: &str, words: String) {
+    pub(super) fn trail_line(
+        &mut self,
+        now: Now,
+        id: CallId,
+        kind: CallEventKind,
+        party: &str,
+        words: String,
+    ) {
         if let Some(call) = self.calls.get_mut(&id) {
             let line = call.trail(now.wall, kind, party, None, words);
             self.store(StoreOp::CallEvent(Box::new(line)));

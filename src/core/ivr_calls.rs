@@ -186,7 +186,13 @@ impl Switchboard {
             Step::Rate(score) => {
                 w.record.survey_score = Some(score);
                 let words = format!("the customer rated the call {score}");
-                let line = w.trail(now, super::msg::CallEventKind::Control, "customer", None, words);
+                let line = w.trail(
+                    now,
+                    super::msg::CallEventKind::Control,
+                    "customer",
+                    None,
+                    words,
+                );
                 let row = super::msg::StoreOp::Call(Box::new(w.record.clone()));
                 self.store(line);
                 self.store(row);

@@ -37,9 +37,8 @@ mod causes;
 mod command;
 mod controls;
 mod dial;
-mod extra;
-mod verify;
 mod directory;
+mod extra;
 mod held;
 mod ids;
 pub mod ivr;
@@ -51,6 +50,7 @@ mod prompts;
 mod queue;
 mod routing;
 mod switchboard;
+mod verify;
 
 pub use command::{
     AgentView, Availability, CallView, Command, CommandError, Control, Party, Reply, Watch,

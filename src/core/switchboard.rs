@@ -323,12 +323,22 @@ impl Switchboard {
             // Digits pass through the bridge in the media room. They are not written to
             // the trail: they may be PINs or card numbers.
             MediaEvent::Dtmf { leg, digit, .. } => {
-                if let Some(id) = self.legs.get(&leg).copied().filter(|id| self.verifying(*id)) {
+                if let Some(id) = self
+                    .legs
+                    .get(&leg)
+                    .copied()
+                    .filter(|id| self.verifying(*id))
+                {
                     self.verify_key(now, id, leg, digit);
                 }
             }
             MediaEvent::PlayDone { leg, tag } => {
-                if let Some(id) = self.legs.get(&leg).copied().filter(|id| self.verifying(*id)) {
+                if let Some(id) = self
+                    .legs
+                    .get(&leg)
+                    .copied()
+                    .filter(|id| self.verifying(*id))
+                {
                     self.verify_play_done(now, id, tag);
                 }
             }
@@ -798,10 +808,11 @@ impl Switchboard {
             // A customer back from a transfer: their recording goes on.
             call.recording_leg = Some(customer);
             call.rec_others = vec![agent];
-            self.outputs.push_back(Output::Media(MediaCommand::RecordOthers {
-                a: customer,
-                others: vec![agent],
-            }));
+            self.outputs
+                .push_back(Output::Media(MediaCommand::RecordOthers {
+                    a: customer,
+                    others: vec![agent],
+                }));
         } else if record {
             call.recording_leg = Some(customer);
             call.rec_others = vec![agent];
@@ -988,7 +999,14 @@ impl Switchboard {
     }
 
     /// Hang up every leg still known, close the media, write the final row.
-    pub(super) fn end_quietly(&mut self, now: Now, id: CallId, by: HangupBy, cause: String, code: u16) {
+    pub(super) fn end_quietly(
+        &mut self,
+        now: Now,
+        id: CallId,
+        by: HangupBy,
+        cause: String,
+        code: u16,
+    ) {
         let Some(mut call) = self.calls.remove(&id) else {
             return;
         };

@@ -31,7 +31,10 @@ const RESULT_GRACE: Duration = Duration::from_secs(10);
 /// Does `digits` match the PHC string `hash`? A hash that does not parse matches
 /// nothing.
 pub fn pin_matches(hash: &str, digits: &str) -> bool {
-    !digits.is_empty() && Argon2::default().verify_password(digits.as_bytes(), hash).is_ok()
+    !digits.is_empty()
+        && Argon2::default()
+            .verify_password(digits.as_bytes(), hash)
+            .is_ok()
 }
 
 impl Switchboard {
@@ -185,15 +188,19 @@ impl Switchboard {
             return;
         };
         call.verified = Some(ok);
-        let tries = call.verifying.as_ref().map_or(0, |v| v.tries + u32::from(ok));
+        let tries = call
+            .verifying
+            .as_ref()
+            .map_or(0, |v| v.tries + u32::from(ok));
         if let Some(v) = call.verifying.as_mut() {
             v.result = Some(ok);
         }
         let customer = call.customer_leg();
         let agent = call.agent_leg();
-        let file = self
-            .voice
-            .prompt(call.language, if ok { "verify_passed" } else { "verify_failed" });
+        let file = self.voice.prompt(
+            call.language,
+            if ok { "verify_passed" } else { "verify_failed" },
+        );
         let words = if ok {
             format!("verification passed (try {tries})")
         } else {
@@ -212,7 +219,8 @@ impl Switchboard {
             looped: false,
             tag,
         });
-        self.timers.insert((now.mono + RESULT_GRACE, Timer::Verify(id)));
+        self.timers
+            .insert((now.mono + RESULT_GRACE, Timer::Verify(id)));
     }
 
     /// The agent has heard the result: customer and agent talk again.

@@ -269,7 +269,12 @@ impl Session {
     }
 
     /// `enter`'s walk; ratings passed on the way are pushed to `rated`.
-    fn enter_node(&mut self, node: NodeId, local: NaiveDateTime, rated: &mut Vec<Step>) -> Vec<Step> {
+    fn enter_node(
+        &mut self,
+        node: NodeId,
+        local: NaiveDateTime,
+        rated: &mut Vec<Step>,
+    ) -> Vec<Step> {
         let mut next = node;
         for _ in 0..MAX_HOPS {
             self.at = next;
