@@ -2,8 +2,9 @@
 //!
 //! Each test starts its own room on a port range probed at run time, plays the
 //! phones with `std::net::UdpSocket`s, and checks what a person would: the tone sent
-//! by one side is heard by the other, the stream stays one stream, digits arrive,
-//! prompts play at 8 kHz pace, recordings hold both sides and survive a kill -9.
+//! by one side is heard by the other (and, in a mix, only by those meant to hear
+//! it), the stream stays one stream, digits arrive, prompts play at 8 kHz pace,
+//! recordings hold both sides, follow the customer, pause, and survive a kill -9.
 //! Every wait has a deadline; sleeps only pace the RTP we send.
 
 #[path = "media_room/harness.rs"]
@@ -283,6 +284,240 @@ fn open_is_idempotent_and_fails_when_the_range_is_used_up() {
     // Closing A frees the port for B.
     room.send(MediaCommand::Close { leg: A });
     assert_eq!(room.open(B).port(), min);
+    room.shutdown();
+}
+
+// ------------------------------------------------------------------ mixing
+
+/// What a mixed leg is sent within a tick's time: what is queued, nothing more.
+const QUEUED: Duration = Duration::from_millis(8);
+
+#[test]
+fn a_three_way_mix_lets_each_leg_hear_the_other_two() {
+    let mut room = Room::start(LONG);
+    let (mut pa, mut pb, mut pc) = (Peer::new(), Peer::new(), Peer::new());
+    let (la, lb, lc) = (room.open(A), room.open(B), room.open(C));
+    room.configure(A, &pa, Codec::Pcmu, None);
+    room.configure(B, &pb, Codec::Pcma, None);
+    room.configure(C, &pc, Codec::Pcmu, None);
+    room.send(MediaCommand::Mix {
+        room: 1,
+        hears: vec![(A, vec![B, C]), (B, vec![A, C]), (C, vec![A, B])],
+    });
+    // A says 400 Hz, B 1000 Hz, C keeps quiet (digital silence).
+    send_tones(
+        &mut [
+            (&mut pa, la, Codec::Pcmu, 400.0),
+            (&mut pb, lb, Codec::Pcma, 1000.0),
+            (&mut pc, lc, Codec::Pcmu, 0.0),
+        ],
+        50,
+    );
+    let st = room.wait_stats(|s| s.packets_in == 150);
+    let (at_a, at_b, at_c) = (pa.drain(QUEUED), pb.drain(QUEUED), pc.drain(QUEUED));
+    for (who, got, pt) in [("A", &at_a, 0), ("B", &at_b, 8), ("C", &at_c, 0)] {
+        assert!(got.len() >= 45, "{who} was sent {} frames", got.len());
+        assert!(got.iter().all(|p| p.pt == pt && p.payload.len() == 160));
+        assert_one_continuous_stream(got);
+    }
+    assert_hears("A", &audio(&at_a, Codec::Pcmu), &[1000.0], &[400.0, 1500.0]);
+    assert_hears("B", &audio(&at_b, Codec::Pcma), &[400.0], &[1000.0, 1500.0]);
+    assert_hears(
+        "C",
+        &audio(&at_c, Codec::Pcmu),
+        &[400.0, 1000.0],
+        &[1500.0, 2500.0],
+    );
+    assert_eq!(
+        (st.mixed_in, st.forwarded, st.dropped()),
+        (150, 0, 0),
+        "{st:?}"
+    );
+    assert!(st.mix_frames >= 135, "{st:?}");
+
+    // After Unmix nobody hears anybody. The packet after the command shows when the
+    // room has taken it; frames sent before that are drained first.
+    room.send(MediaCommand::Unmix { room: 1 });
+    pa.send_rtp(
+        la,
+        0,
+        false,
+        &encode(Codec::Pcmu, &tone(400.0, 160, 0)),
+        160,
+    );
+    let st = room.wait_stats(|s| s.packets_in == 151);
+    assert_eq!(st.dropped_not_relayed, 1, "{st:?}");
+    for p in [&pa, &pb, &pc] {
+        p.drain(Duration::from_millis(60));
+        assert!(p.recv_n(1, Duration::from_millis(100)).is_empty());
+    }
+    room.shutdown();
+}
+
+#[test]
+fn whisper_reaches_the_agent_not_the_customer_and_barge_reaches_both() {
+    let mut room = Room::start(LONG);
+    let (mut cust, mut agent, mut sup) = (Peer::new(), Peer::new(), Peer::new());
+    let (lc, la, ls) = (room.open(A), room.open(B), room.open(C));
+    room.configure(A, &cust, Codec::Pcmu, None);
+    room.configure(B, &agent, Codec::Pcmu, None);
+    room.configure(C, &sup, Codec::Pcma, None);
+    room.send(MediaCommand::Bridge { a: A, b: B });
+    // Whisper: the agent hears the customer and the supervisor, the customer only
+    // the agent, the supervisor both.
+    room.send(MediaCommand::Mix {
+        room: 9,
+        hears: vec![(B, vec![A, C]), (A, vec![B]), (C, vec![A, B])],
+    });
+    // Each round is 40 frames from each of the three, all taken into the mix.
+    let talk = |round: u64, cust: &mut Peer, agent: &mut Peer, sup: &mut Peer| {
+        send_tones(
+            &mut [
+                (cust, lc, Codec::Pcmu, 400.0),
+                (agent, la, Codec::Pcmu, 1000.0),
+                (sup, ls, Codec::Pcma, 1700.0),
+            ],
+            40,
+        );
+        let st = room.wait_stats(|s| s.mixed_in == 120 * round);
+        assert_eq!((st.mixed_in, st.forwarded), (120 * round, 0), "{st:?}");
+        (cust.drain(QUEUED), agent.drain(QUEUED), sup.drain(QUEUED))
+    };
+    let (at_cust, at_agent, at_sup) = talk(1, &mut cust, &mut agent, &mut sup);
+    assert_hears(
+        "customer",
+        &audio(&at_cust, Codec::Pcmu),
+        &[1000.0],
+        &[1700.0, 400.0],
+    );
+    assert_hears(
+        "agent",
+        &audio(&at_agent, Codec::Pcmu),
+        &[400.0, 1700.0],
+        &[1000.0],
+    );
+    assert_hears(
+        "supervisor",
+        &audio(&at_sup, Codec::Pcma),
+        &[400.0, 1000.0],
+        &[1700.0],
+    );
+
+    // Barge, sent again for the same room: now the customer hears the supervisor too,
+    // in the same stream.
+    room.send(MediaCommand::Mix {
+        room: 9,
+        hears: vec![(A, vec![B, C]), (B, vec![A, C]), (C, vec![A, B])],
+    });
+    let (barged, _, _) = talk(2, &mut cust, &mut agent, &mut sup);
+    assert_hears(
+        "customer",
+        &audio(&barged, Codec::Pcmu),
+        &[1000.0, 1700.0],
+        &[400.0],
+    );
+    let all: Vec<Rtp> = at_cust.into_iter().chain(barged).collect();
+    assert_one_continuous_stream(&all);
+    assert!(
+        !all.iter().skip(1).any(|p| p.marker),
+        "one source throughout"
+    );
+    room.shutdown();
+}
+
+#[test]
+fn bridge_then_mix_then_bridge_keeps_one_stream_per_leg() {
+    let mut room = Room::start(LONG);
+    let (mut pa, mut pb, pc) = (Peer::new(), Peer::new(), Peer::new());
+    let (la, lb, _) = (room.open(A), room.open(B), room.open(C));
+    for (leg, peer) in [(A, &pa), (B, &pb), (C, &pc)] {
+        room.configure(leg, peer, Codec::Pcmu, None);
+    }
+    let bridged = |pa: &mut Peer, pb: &mut Peer| {
+        for i in 0..10 {
+            pa.send_rtp(la, 0, i == 0, &[0x11; 160], 160);
+            pb.send_rtp(lb, 0, i == 0, &[0x22; 160], 160);
+        }
+    };
+    room.send(MediaCommand::Bridge { a: A, b: B });
+    bridged(&mut pa, &mut pb);
+    let (mut at_a, mut at_b) = (pa.recv_n(10, 2 * SECOND), pb.recv_n(10, 2 * SECOND));
+    room.send(MediaCommand::Mix {
+        room: 3,
+        hears: vec![(A, vec![B, C]), (B, vec![A, C]), (C, vec![A, B])],
+    });
+    send_tones(
+        &mut [
+            (&mut pa, la, Codec::Pcmu, 400.0),
+            (&mut pb, lb, Codec::Pcmu, 1000.0),
+        ],
+        20,
+    );
+    room.send(MediaCommand::Bridge { a: A, b: B });
+    bridged(&mut pa, &mut pb);
+    at_a.extend(pa.drain(Duration::from_millis(200)));
+    at_b.extend(pb.drain(Duration::from_millis(200)));
+    for (who, got, other) in [("A", &at_a, 0x22), ("B", &at_b, 0x11)] {
+        assert!(got.len() >= 35, "{who} got {} packets", got.len());
+        assert_one_continuous_stream(got);
+        let n = got.len();
+        assert!(
+            got[10].marker && got[n - 10].marker,
+            "{who}: switches marked"
+        );
+        assert!(
+            got[..10]
+                .iter()
+                .chain(&got[n - 10..])
+                .all(|p| p.payload[0] == other)
+        );
+        // In between, the mix: what the other said, re-encoded.
+        assert!(got[11..n - 10].iter().all(|p| p.payload[0] != other));
+    }
+    assert_eq!(room.handle().stats().forwarded, 40);
+    room.shutdown();
+}
+
+#[test]
+fn digits_from_a_mixed_leg_are_reported_and_never_mixed() {
+    let mut room = Room::start(LONG);
+    let (mut pa, pb, pc) = (Peer::new(), Peer::new(), Peer::new());
+    let (la, _, _) = (room.open(A), room.open(B), room.open(C));
+    for (leg, peer) in [(A, &pa), (B, &pb), (C, &pc)] {
+        room.configure(leg, peer, Codec::Pcmu, Some(101));
+    }
+    room.send(MediaCommand::Mix {
+        room: 1,
+        hears: vec![(A, vec![B, C]), (B, vec![A, C]), (C, vec![A, B])],
+    });
+    let start_ts = pa.ts;
+    for (i, d) in [160u16, 320, 480, 800, 800, 800].iter().enumerate() {
+        let end = if i >= 3 { 0x80 } else { 0 };
+        pa.ts = start_ts;
+        pa.send_rtp(la, 101, i == 0, &[5, end | 10, (d >> 8) as u8, *d as u8], 0);
+    }
+    let ev = room.wait_for(2 * SECOND, |e| matches!(e, MediaEvent::Dtmf { .. }));
+    assert_eq!(
+        ev,
+        Some(MediaEvent::Dtmf {
+            leg: A,
+            digit: '5',
+            duration_ms: 100
+        })
+    );
+    let st = room.wait_stats(|s| s.packets_in == 6);
+    assert_eq!(
+        (st.dtmf_digits, st.mixed_in, st.dropped_not_relayed),
+        (1, 0, 6),
+        "{st:?}"
+    );
+    // The others hear the mix, and it is silent: no event packets, no event noise.
+    for (who, p) in [("B", &pb), ("C", &pc)] {
+        let got = p.recv_n(10, 2 * SECOND);
+        assert_eq!(got.len(), 10, "{who}");
+        assert!(got.iter().all(|p| p.pt == 0), "{who} got an event");
+        assert!(audio(&got, Codec::Pcmu).iter().all(|&s| s == 0), "{who}");
+    }
     room.shutdown();
 }
 
@@ -582,6 +817,136 @@ fn shutdown_finalises_open_recordings() {
         "{done:?}"
     );
     assert_eq!(hound::WavReader::open(&path).unwrap().spec().channels, 2);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_recording_follows_its_customer_until_they_hang_up() {
+    let dir = temp_dir("follow");
+    let path = dir.join("call.wav");
+    let mut room = Room::start(LONG);
+    let (mut cust, mut first, mut second) = (Peer::new(), Peer::new(), Peer::new());
+    let (lc, l1, l2) = (room.open(A), room.open(B), room.open(C));
+    room.configure(A, &cust, Codec::Pcmu, None);
+    room.configure(B, &first, Codec::Pcma, None);
+    room.configure(C, &second, Codec::Pcmu, None);
+    room.send(MediaCommand::Bridge { a: A, b: B });
+    room.send(MediaCommand::Record {
+        a: A,
+        b: B,
+        path: path.clone(),
+    });
+    send_tones(
+        &mut [
+            (&mut cust, lc, Codec::Pcmu, 1000.0),
+            (&mut first, l1, Codec::Pcma, 400.0),
+        ],
+        50,
+    );
+    // The first agent hangs up: the recording goes on.
+    room.send(MediaCommand::Close { leg: B });
+    let early = room.wait_for(Duration::from_millis(200), |e| {
+        matches!(e, MediaEvent::RecordingDone { .. })
+    });
+    assert_eq!(early, None, "closing b ended the customer's recording");
+    room.send(MediaCommand::Bridge { a: A, b: C });
+    room.send(MediaCommand::RecordOthers {
+        a: A,
+        others: vec![C],
+    });
+    send_tones(
+        &mut [
+            (&mut cust, lc, Codec::Pcmu, 1000.0),
+            (&mut second, l2, Codec::Pcmu, 1700.0),
+        ],
+        50,
+    );
+    room.send(MediaCommand::Close { leg: A });
+    let done = room.wait_for(2 * SECOND, |e| {
+        matches!(e, MediaEvent::RecordingDone { .. })
+    });
+    let Some(MediaEvent::RecordingDone { path: p, seconds }) = done else {
+        panic!("no RecordingDone")
+    };
+    assert_eq!(p, path);
+    assert!(
+        (1.9..3.5).contains(&seconds),
+        "{seconds} s for 2.2 s of call"
+    );
+
+    let mut wav = hound::WavReader::open(&path).unwrap();
+    let samples: Vec<i16> = wav.samples::<i16>().map(Result::unwrap).collect();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    assert_hears("left", &left, &[1000.0], &[400.0, 1700.0]);
+    let n = right.len();
+    assert_hears(
+        "right, first",
+        &right[800..7200],
+        &[400.0],
+        &[1700.0, 1000.0],
+    );
+    assert_hears(
+        "right, then",
+        &right[n - 7200..n - 800],
+        &[1700.0],
+        &[400.0, 1000.0],
+    );
+    room.shutdown();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_paused_recording_is_shorter_by_the_pause_and_keeps_nothing_of_it() {
+    let dir = temp_dir("pause");
+    let path = dir.join("call.wav");
+    let mut room = Room::start(LONG);
+    let (mut pa, mut pb) = (Peer::new(), Peer::new());
+    let (la, lb) = (room.open(A), room.open(B));
+    room.configure(A, &pa, Codec::Pcmu, None);
+    room.configure(B, &pb, Codec::Pcmu, None);
+    room.send(MediaCommand::Bridge { a: A, b: B });
+    let started = Instant::now();
+    room.send(MediaCommand::Record {
+        a: A,
+        b: B,
+        path: path.clone(),
+    });
+    let talk = |pa: &mut Peer, pb: &mut Peer, freq: f64| {
+        send_tones(
+            &mut [(pa, la, Codec::Pcmu, freq), (pb, lb, Codec::Pcmu, 400.0)],
+            40,
+        )
+    };
+    talk(&mut pa, &mut pb, 1000.0);
+    // The customer types a PIN (1700 Hz here) while the recording is paused.
+    let paused = Instant::now();
+    room.send(MediaCommand::PauseRecording { a: A, paused: true });
+    talk(&mut pa, &mut pb, 1700.0);
+    room.send(MediaCommand::PauseRecording {
+        a: A,
+        paused: false,
+    });
+    let pause = paused.elapsed();
+    talk(&mut pa, &mut pb, 1000.0);
+    room.send(MediaCommand::Close { leg: A });
+    let call = started.elapsed();
+    let done = room.wait_for(2 * SECOND, |e| {
+        matches!(e, MediaEvent::RecordingDone { .. })
+    });
+    let Some(MediaEvent::RecordingDone { seconds, .. }) = done else {
+        panic!("no RecordingDone")
+    };
+    let expected = (call - pause).as_secs_f64();
+    assert!(
+        (seconds - expected).abs() < 0.3,
+        "{seconds} s recorded, {expected:.2} s expected ({call:?} call, {pause:?} paused)"
+    );
+    let mut wav = hound::WavReader::open(&path).unwrap();
+    let samples: Vec<i16> = wav.samples::<i16>().map(Result::unwrap).collect();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    assert_hears("left", &left, &[1000.0], &[1700.0]);
+    room.shutdown();
     std::fs::remove_dir_all(dir).unwrap();
 }
 

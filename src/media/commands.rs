@@ -1,5 +1,9 @@
 //! The media room's commands, carried out on the media thread: legs opened and
-//! closed, bridges, prompts and recordings.
+//! closed, bridges and mixes, prompts and recordings.
+//!
+//! A leg hears from one place at a time: its bridge partner or its mix, so entering
+//! one leaves the other. A recording belongs to its `a` leg and follows it; its other
+//! legs come and go.
 //!
 //! Commands come from the switchboard, which may be wrong about a leg (already
 //! closed, never opened): such a command is logged and ignored, never a panic, and
@@ -18,8 +22,9 @@ use mio::{Interest, Token};
 
 use super::engine::Engine;
 use super::leg::{Leg, Play};
+use super::mix::Mix;
 use super::prompt::Playback;
-use super::record::Mix;
+use super::record::Recording;
 use super::stream::OutStream;
 use crate::core::{LegId, MediaEvent};
 
@@ -86,8 +91,10 @@ impl Engine {
             log::warn!("cannot bridge {a} with {b}: same or unknown leg");
             return;
         }
-        self.unbridge(a);
-        self.unbridge(b);
+        for leg in [a, b] {
+            self.unbridge(leg);
+            self.leave_mix(leg);
+        }
         for (x, y) in [(a, b), (b, a)] {
             if let Some(l) = self.legs.get_mut(&x) {
                 l.partner = Some(y);
@@ -162,26 +169,161 @@ impl Engine {
         }
     }
 
+    /// Sets (or replaces) the arrangement of mix `room`. Unknown legs are left out;
+    /// every leg named leaves its bridge and any other mix.
+    pub(super) fn mix(&mut self, room: u64, hears: Vec<(LegId, Vec<LegId>)>) {
+        let known = |leg: &LegId| {
+            let ok = self.legs.contains_key(leg);
+            if !ok {
+                log::warn!("Mix {room}: unknown {leg} left out");
+            }
+            ok
+        };
+        let hears: Vec<(LegId, Vec<LegId>)> = hears
+            .into_iter()
+            .filter(|(leg, _)| known(leg))
+            .map(|(leg, hs)| (leg, hs.into_iter().filter(known).collect()))
+            .collect();
+        if hears.is_empty() {
+            return self.unmix(room);
+        }
+        let named: Vec<LegId> = hears
+            .iter()
+            .flat_map(|(l, hs)| std::iter::once(l).chain(hs))
+            .copied()
+            .collect();
+        for &leg in &named {
+            self.unbridge(leg);
+            if self.legs.get(&leg).and_then(|l| l.mix) != Some(room) {
+                self.leave_mix(leg);
+            }
+        }
+        if !self.mixes.contains_key(&room) {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.mixes.insert(room, Mix::new(id));
+        }
+        let Some(mix) = self.mixes.get_mut(&room) else {
+            return;
+        };
+        for leg in mix.arrange(&hears) {
+            if let Some(l) = self.legs.get_mut(&leg) {
+                l.mix = None;
+            }
+        }
+        for leg in mix.legs() {
+            if let Some(l) = self.legs.get_mut(&leg) {
+                l.mix = Some(room);
+            }
+        }
+    }
+
+    pub(super) fn unmix(&mut self, room: u64) {
+        let Some(mix) = self.mixes.remove(&room) else {
+            return;
+        };
+        for leg in mix.legs() {
+            if let Some(l) = self.legs.get_mut(&leg) {
+                l.mix = None;
+            }
+        }
+    }
+
+    /// Takes `leg` out of its mix; a mix left with nobody ends.
+    pub(super) fn leave_mix(&mut self, leg: LegId) {
+        let Some(room) = self.legs.get_mut(&leg).and_then(|l| l.mix.take()) else {
+            return;
+        };
+        if let Some(mix) = self.mixes.get_mut(&room) {
+            mix.remove(leg);
+            if mix.is_empty() {
+                self.mixes.remove(&room);
+            }
+        }
+    }
+
+    /// Starts `a`'s recording, replacing (and finalising) one it already has. An
+    /// unknown `b` only leaves the right channel silent.
     pub(super) fn record(&mut self, a: LegId, b: LegId, path: PathBuf) {
-        if !self.legs.contains_key(&a) || !self.legs.contains_key(&b) {
-            log::warn!("cannot record {a} and {b}: unknown leg");
+        if !self.legs.contains_key(&a) {
+            log::warn!("cannot record {a}: unknown leg");
             return self.emit(MediaEvent::RecordingDone { path, seconds: 0.0 });
+        }
+        if let Some(old) = self.recording_of(a) {
+            log::info!("{a}: new recording replaces the one in progress");
+            self.finish_recording(old);
         }
         let id = self.next_id;
         self.next_id += 1;
         self.writer.open(id, path);
-        self.mixes.insert(id, Mix::new(a, b));
-        for leg in [a, b] {
-            if let Some(l) = self.legs.get_mut(&leg)
-                && !l.recordings.contains(&id)
-            {
-                l.recordings.push(id);
+        self.recordings.insert(id, Recording::new(a, &[]));
+        self.feed(a, id);
+        self.record_others(a, &[b]);
+    }
+
+    /// Replaces what the right channel of `a`'s recording hears.
+    pub(super) fn record_others(&mut self, a: LegId, others: &[LegId]) {
+        let Some(rec) = self.recording_of(a) else {
+            log::warn!("RecordOthers for {a}, which has no recording");
+            return;
+        };
+        let others: Vec<LegId> = others
+            .iter()
+            .copied()
+            .filter(|leg| {
+                let ok = self.legs.contains_key(leg);
+                if !ok {
+                    log::warn!("{a}'s recording: unknown {leg} left out");
+                }
+                ok
+            })
+            .collect();
+        let Some(r) = self.recordings.get_mut(&rec) else {
+            return;
+        };
+        let before: Vec<LegId> = r.others().collect();
+        r.set_others(&others);
+        let after: Vec<LegId> = r.others().collect();
+        for leg in before.iter().filter(|l| !after.contains(l)) {
+            if let Some(l) = self.legs.get_mut(leg) {
+                l.recordings.retain(|&x| x != rec);
             }
+        }
+        for &leg in &after {
+            self.feed(leg, rec);
+        }
+    }
+
+    pub(super) fn pause_recording(&mut self, a: LegId, paused: bool) {
+        match self
+            .recording_of(a)
+            .and_then(|rec| self.recordings.get_mut(&rec))
+        {
+            Some(r) => r.pause(paused),
+            None => log::warn!("PauseRecording for {a}, which has no recording"),
+        }
+    }
+
+    /// The recording `leg` is the left channel of.
+    pub(super) fn recording_of(&self, leg: LegId) -> Option<u64> {
+        let l = self.legs.get(&leg)?;
+        l.recordings
+            .iter()
+            .copied()
+            .find(|r| self.recordings.get(r).is_some_and(|r| r.a == leg))
+    }
+
+    fn feed(&mut self, leg: LegId, rec: u64) {
+        if let Some(l) = self.legs.get_mut(&leg)
+            && !l.recordings.contains(&rec)
+        {
+            l.recordings.push(rec);
         }
     }
 
     pub(super) fn close(&mut self, leg: LegId) {
         self.unbridge(leg);
+        self.leave_mix(leg);
         let Some(mut l) = self.legs.remove(&leg) else {
             return;
         };
@@ -190,18 +332,23 @@ impl Engine {
         }
         self.tokens.remove(&l.token);
         self.counters.legs_open.fetch_sub(1, Ordering::Relaxed);
+        // Its own recording ends; in the others' it only falls silent.
         for rec in l.recordings {
-            self.finish_recording(rec);
+            match self.recordings.get_mut(&rec) {
+                Some(r) if r.a == leg => self.finish_recording(rec),
+                Some(r) => r.remove_other(leg),
+                None => {}
+            }
         }
     }
 
     pub(super) fn finish_recording(&mut self, rec: u64) {
-        let Some(mix) = self.mixes.remove(&rec) else {
+        let Some(r) = self.recordings.remove(&rec) else {
             return;
         };
-        for leg in [mix.a, mix.b] {
+        for leg in std::iter::once(r.a).chain(r.others()) {
             if let Some(l) = self.legs.get_mut(&leg) {
-                l.recordings.retain(|&r| r != rec);
+                l.recordings.retain(|&x| x != rec);
             }
         }
         self.writer.close(rec);

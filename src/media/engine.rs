@@ -23,13 +23,14 @@ use mio::{Events, Poll, Token, Waker};
 
 use super::leg::{Leg, PeerConfig, Play};
 use super::loader::Loader;
+use super::mix::{self, Mix};
 use super::prompt::PromptCache;
-use super::record::{Mix, Writer};
+use super::record::{Recording, Writer};
 use super::stats::{Counters, bump};
 use super::{Inbox, MediaConfig, MediaError, MediaHandle};
 use crate::core::{LegId, MediaCommand, MediaEvent};
 
-/// The pacing tick: one prompt frame and one recording frame per tick.
+/// The pacing tick: one prompt frame, one mix frame and one recording frame per tick.
 pub const TICK: Duration = Duration::from_millis(20);
 /// Behind by more than this, the tick skips ahead rather than catch up.
 const MAX_LATE: Duration = Duration::from_millis(100);
@@ -53,8 +54,11 @@ pub(super) struct Engine {
     pub(super) in_flight: HashSet<PathBuf>,
     pub(super) loader: Loader,
     pub(super) writer: Writer,
+    /// Recordings by their own number (also the writer's file id).
+    pub(super) recordings: HashMap<u64, Recording>,
+    /// Mixes by the switchboard's room number.
     pub(super) mixes: HashMap<u64, Mix>,
-    /// Numbers plays and recordings.
+    /// Numbers plays, recordings and mixes.
     pub(super) next_id: u64,
     pub(super) tx_buf: Vec<u8>,
     /// Sockets read up to [`BURST`] and not yet drained.
@@ -87,6 +91,7 @@ pub(super) fn spawn(
         in_flight: HashSet::new(),
         loader: Loader::spawn(waker.clone())?,
         writer: Writer::spawn(events)?,
+        recordings: HashMap::new(),
         mixes: HashMap::new(),
         next_id: 1,
         tx_buf: vec![0; BUF],
@@ -244,15 +249,12 @@ impl Engine {
                     l.play = Play::Idle;
                 }
             }
+            MediaCommand::Mix { room, hears } => self.mix(room, hears),
+            MediaCommand::Unmix { room } => self.unmix(room),
             MediaCommand::Record { a, b, path } => self.record(a, b, path),
+            MediaCommand::RecordOthers { a, others } => self.record_others(a, &others),
+            MediaCommand::PauseRecording { a, paused } => self.pause_recording(a, paused),
             MediaCommand::Close { leg } => self.close(leg),
-            // TODO(media helper): mixing and recordings that follow the customer.
-            MediaCommand::Mix { .. }
-            | MediaCommand::Unmix { .. }
-            | MediaCommand::RecordOthers { .. }
-            | MediaCommand::PauseRecording { .. } => {
-                log::warn!("not carried out yet: {cmd:?}")
-            }
         }
     }
 
@@ -286,15 +288,20 @@ impl Engine {
         for event in emitted {
             self.emit(event);
         }
-        for (&id, mix) in &mut self.mixes {
-            if !self.writer.frame(id, mix.take_frame()) {
+        for m in self.mixes.values_mut() {
+            mix::send_frames(m, &mut self.legs, &mut self.tx_buf, &self.counters, now);
+        }
+        for (&id, rec) in &mut self.recordings {
+            if let Some(frame) = rec.take_frame()
+                && !self.writer.frame(id, frame)
+            {
                 bump(&self.counters.record_frames_dropped);
             }
         }
     }
 
     fn shutdown(mut self) {
-        let recs: Vec<u64> = self.mixes.keys().copied().collect();
+        let recs: Vec<u64> = self.recordings.keys().copied().collect();
         for rec in recs {
             self.finish_recording(rec);
         }

@@ -96,13 +96,15 @@ pub struct Leg {
     pub latch: SourceLatch,
     pub held: bool,
     pub partner: Option<LegId>,
+    /// The mix (the switchboard's room number) it is in; never with a `partner`.
+    pub mix: Option<u64>,
     pub out: OutStream,
     pub dtmf: DtmfReceiver,
     /// Last valid RTP received, or the moment the timer was (re)started.
     pub last_rx: Instant,
     pub timed_out: bool,
     pub play: Play,
-    /// Recordings this leg feeds.
+    /// Recordings this leg feeds, as their `a` or as one of their others.
     pub recordings: Vec<u64>,
 }
 
@@ -124,6 +126,7 @@ impl Leg {
             latch: SourceLatch::default(),
             held: false,
             partner: None,
+            mix: None,
             out,
             dtmf: DtmfReceiver::default(),
             last_rx: now,

@@ -1,24 +1,33 @@
 //! The media room: every RTP socket of the box, and everything done to audio.
 //!
-//! It owns legs (one UDP socket each, bound from a port range) and files (prompts it
-//! plays, recordings it writes). It carries out [`MediaCommand`]s and reports
-//! [`MediaEvent`]s. It knows legs and files, never calls or agents: which legs are
-//! bridged, what is played and when a call ends are the switchboard's decisions.
+//! It owns legs (one UDP socket each, bound from a port range), mixes (who hears whom
+//! among several legs) and files (prompts it plays, recordings it writes). It carries
+//! out [`MediaCommand`]s and reports [`MediaEvent`]s. It knows legs and files, never
+//! calls or agents: which legs are bridged or mixed, what is played, whose recording
+//! it is and when a call ends are the switchboard's decisions.
+//!
+//! Two ways to hear another leg. A bridge pairs two legs and relays each packet as it
+//! comes, without decoding: the common case stays cheap. A mix serves three or more
+//! (conference, listen, whisper, barge), whose sum only exists per 20 ms, so it
+//! decodes, sums and sends on the tick. A leg is in at most one of them at a time.
 //!
 //! Threads: one media thread polls every leg socket with `mio` and runs a 20 ms tick
-//! (prompt pacing, recording frames, inactivity timers); a loader thread decodes
-//! prompts; a writer thread writes recordings. The relay path — receive, validate,
-//! rewrite, transcode, send — is ours and allocation-free. The media thread never
-//! blocks on a disk or a decoder; it blocks only to hand an event to the switchboard,
-//! because a full queue may drop media but never signalling.
+//! (prompt pacing, mix frames, recording frames, inactivity timers); a loader thread
+//! decodes prompts; a writer thread writes recordings. The relay path — receive,
+//! validate, rewrite, transcode, send — is ours and allocation-free, and so is what a
+//! packet does to a mix or a recording (decode into a preallocated buffer). The media
+//! thread never blocks on a disk or a decoder; it blocks only to hand an event to the
+//! switchboard, because a full queue may drop media but never signalling.
 //!
 //! Peer input never panics: every datagram is validated (`rtp`), and a bad one is
 //! counted in [`MediaStats`] and dropped.
 //!
-//! Files: `engine` (the thread and its loop), `commands`, `relay` (the per-packet path), `leg`
-//! (per-leg state, symmetric RTP), `stream` (SSRC/sequence/timestamp rewriting),
-//! `rtp`, `g711`, `dtmf` (RFC 4733), `prompt` and `loader`, `record`, `stats`, `error`.
+//! Files: `engine` (the thread and its loop), `commands`, `relay` (the per-packet
+//! path), `leg` (per-leg state, symmetric RTP), `stream` (SSRC/sequence/timestamp
+//! rewriting), `mix` (mixes), `backlog` (decoded audio waiting for the tick), `rtp`,
+//! `g711`, `dtmf` (RFC 4733), `prompt` and `loader`, `record`, `stats`, `error`.
 
+mod backlog;
 mod commands;
 mod dtmf;
 mod engine;
@@ -26,6 +35,7 @@ mod error;
 mod g711;
 mod leg;
 mod loader;
+mod mix;
 mod prompt;
 mod record;
 mod relay;

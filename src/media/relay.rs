@@ -1,5 +1,6 @@
 //! The per-packet path: validate what a leg received, report DTMF, feed recordings,
-//! and relay to the bridged partner rewritten into the partner's own stream; plus the
+//! and relay to the bridged partner rewritten into the partner's own stream (or, for
+//! a leg in a mix, hand the audio to the mix, which sends on the tick); plus the
 //! per-tick prompt frame.
 //!
 //! This is the hot path. It allocates nothing, takes no lock and reads each packet
@@ -92,10 +93,25 @@ impl Engine {
             });
         } else {
             for rec in &leg.recordings {
-                if let Some(mix) = self.mixes.get_mut(rec) {
-                    mix.push(id, pkt.payload.iter().map(|&b| g711::decode(cfg.codec, b)));
+                if let Some(r) = self.recordings.get_mut(rec) {
+                    r.push(id, cfg.codec, pkt.payload);
                 }
             }
+        }
+        if let Some(room) = leg.mix {
+            // A mixed leg's audio waits for the tick; its digits were reported above
+            // and go no further.
+            let mixed = event.is_none()
+                && self
+                    .mixes
+                    .get_mut(&room)
+                    .is_some_and(|mix| mix.push(id, cfg.codec, pkt.payload));
+            bump(if mixed {
+                &c.mixed_in
+            } else {
+                &c.dropped_not_relayed
+            });
+            return;
         }
 
         let Some(partner) = leg.partner.and_then(|p| self.legs.get_mut(&p)) else {

@@ -3,9 +3,11 @@
 //!
 //! The media thread bumps relaxed atomics; readers take a [`MediaStats`] snapshot at
 //! any time without locking. Accounting rule, for loss computations: every datagram
-//! received is counted once in `packets_in` and ends in exactly one of `forwarded`
-//! or a `dropped_*` counter (DTMF packets that were only reported, because the
-//! partner has no telephone-event type, end in `dropped_no_dtmf_pt`).
+//! received is counted once in `packets_in` and ends in exactly one of `forwarded`,
+//! `mixed_in` or a `dropped_*` counter (DTMF packets that were only reported end in
+//! `dropped_no_dtmf_pt` when the partner has no telephone-event type, and in
+//! `dropped_not_relayed` when they came from a leg in a mix). Mixes send on the tick,
+//! not per packet received, so their frames are counted apart (`mix_frames`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,6 +20,8 @@ pub struct MediaStats {
     pub packets_in: u64,
     /// Packets relayed to a bridged partner (sent successfully).
     pub forwarded: u64,
+    /// Audio packets taken into a mix (decoded into the sender's mix buffer).
+    pub mixed_in: u64,
     /// Not RTP: too short, wrong version, lengths past the datagram.
     pub dropped_malformed: u64,
     /// RTP with a payload type that is neither the leg's codec nor its DTMF type.
@@ -29,7 +33,8 @@ pub struct MediaStats {
     /// Arrived on a leg on hold.
     pub dropped_held: u64,
     /// Valid, but nobody to hear it: no partner, or the partner is unconfigured, on
-    /// hold or hearing a prompt.
+    /// hold or hearing a prompt; or a telephone-event from a leg in a mix (reported,
+    /// never mixed).
     pub dropped_not_relayed: u64,
     /// A telephone-event for a partner that has no telephone-event payload type.
     pub dropped_no_dtmf_pt: u64,
@@ -39,6 +44,10 @@ pub struct MediaStats {
     pub prompt_frames: u64,
     /// Prompt frames whose send failed.
     pub prompt_send_failed: u64,
+    /// 20 ms mix frames sent to listeners.
+    pub mix_frames: u64,
+    /// Mix frames whose send failed.
+    pub mix_send_failed: u64,
     /// DTMF digits reported.
     pub dtmf_digits: u64,
     /// 20 ms recording frames lost because the disk writer fell behind.
@@ -62,9 +71,9 @@ impl MediaStats {
             + self.dropped_send_failed
     }
 
-    /// Packets sent on any leg (relayed plus prompt frames).
+    /// Packets sent on any leg (relayed, prompt and mix frames).
     pub fn packets_out(&self) -> u64 {
-        self.forwarded + self.prompt_frames
+        self.forwarded + self.prompt_frames + self.mix_frames
     }
 }
 
@@ -88,6 +97,7 @@ counters!(
     legs_open,
     packets_in,
     forwarded,
+    mixed_in,
     dropped_malformed,
     dropped_unknown_pt,
     dropped_unconfigured,
@@ -98,6 +108,8 @@ counters!(
     dropped_send_failed,
     prompt_frames,
     prompt_send_failed,
+    mix_frames,
+    mix_send_failed,
     dtmf_digits,
     record_frames_dropped,
     commands_refused,

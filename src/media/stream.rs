@@ -1,7 +1,7 @@
 //! One leg's outgoing RTP stream: a fixed SSRC with continuous sequence numbers and
 //! timestamps, whatever feeds it.
 //!
-//! A leg hears a prompt, then a bridged partner, then another partner: three sources
+//! A leg hears a prompt, then a bridged partner, then a mix of several: three sources
 //! with unrelated SSRCs, sequence numbers and clocks. The receiving phone must see one
 //! stream, or its jitter buffer resets or drops audio. So each source gets an offset,
 //! computed when it takes over: the sequence number goes on from the last one sent,
@@ -25,6 +25,9 @@ pub enum Source {
     Relay { from: LegId, ssrc: u32 },
     /// A prompt playback, numbered by the engine so that two plays differ.
     Prompt(u64),
+    /// The frames of a mix, numbered by the engine per mix (not by the switchboard's
+    /// room number, which may come back with a fresh frame count).
+    Mix(u64),
 }
 
 /// The rewritten header fields for one outgoing packet.

@@ -154,6 +154,24 @@ impl Peer {
         self.ts = self.ts.wrapping_add(samples);
     }
 
+    /// What has come, up to a pause of `quiet` (shorter than 20 ms for a leg that
+    /// is sent a frame every tick).
+    pub fn drain(&self, quiet: Duration) -> Vec<Rtp> {
+        self.socket.set_read_timeout(Some(quiet)).unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 2048];
+        while out.len() < 10_000 {
+            let Ok((len, _)) = self.socket.recv_from(&mut buf) else {
+                break;
+            };
+            out.push(Rtp::parse(&buf[..len]));
+        }
+        self.socket
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        out
+    }
+
     /// Receives RTP until `n` packets came or `within` passed.
     pub fn recv_n(&self, n: usize, within: Duration) -> Vec<Rtp> {
         let deadline = Instant::now() + within;
@@ -260,6 +278,30 @@ pub fn assert_tone(samples: &[i16], freq: f64, others: &[f64], rate: f64) {
         );
     }
     assert!(p > 1e5, "{freq} Hz too weak: {p}");
+}
+
+/// Each of `present` is clearly heard in `samples`, and each of `absent` is not (every
+/// present tone is 100 times stronger than any absent one).
+pub fn assert_hears(who: &str, samples: &[i16], present: &[f64], absent: &[f64]) {
+    assert!(!samples.is_empty(), "{who} heard no audio");
+    for &f in present {
+        let p = power(samples, f, 8000.0);
+        assert!(p > 1e5, "{who}: {f} Hz too weak: {p}");
+        for &o in absent {
+            let q = power(samples, o, 8000.0);
+            assert!(
+                p > 100.0 * q,
+                "{who} hears {o} Hz ({q}) next to {f} Hz ({p})"
+            );
+        }
+    }
+}
+
+/// The audio of `pkts`, decoded from `codec`.
+pub fn audio(pkts: &[Rtp], codec: Codec) -> Vec<i16> {
+    pkts.iter()
+        .flat_map(|p| decode(codec, &p.payload))
+        .collect()
 }
 
 pub fn assert_one_continuous_stream(pkts: &[Rtp]) {
