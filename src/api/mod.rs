@@ -11,6 +11,7 @@
 //! an accept error (which it logs and survives).
 
 mod agents;
+mod call_log;
 mod calls;
 pub mod client;
 mod error;
@@ -98,6 +99,7 @@ pub fn spawn(
     listen: SocketAddr,
     status: Arc<Status>,
     commands: Sender<CommandRequest>,
+    db: std::path::PathBuf,
 ) -> Result<ApiHandle, ApiError> {
     let server = tiny_http::Server::http(listen).map_err(|source| ApiError::Bind {
         addr: listen,
@@ -111,7 +113,10 @@ pub fn spawn(
         let (server, stopping) = (server.clone(), stopping.clone());
         std::thread::Builder::new()
             .name("api".into())
-            .spawn(move || serve(&server, &status, &commands, &stopping))
+            .spawn(move || {
+                let log = call_log::CallLog::new(db);
+                serve(&server, &status, &commands, &log, &stopping)
+            })
             .map_err(ApiError::Spawn)?
     };
     log::info!("api: listening on http://{local_addr}");
@@ -151,11 +156,12 @@ fn serve(
     server: &tiny_http::Server,
     status: &Status,
     commands: &Sender<CommandRequest>,
+    log: &call_log::CallLog,
     stopping: &AtomicBool,
 ) {
     loop {
         match server.recv() {
-            Ok(request) => routes::handle(request, status, commands),
+            Ok(request) => routes::handle(request, status, commands, log),
             Err(_) if stopping.load(Ordering::SeqCst) => break,
             // An accept failure (out of file descriptors, a reset connection) ends
             // one connection, not the server.

@@ -13,6 +13,7 @@ use tiny_http::{Header, Method, Request, Response};
 
 use super::Status;
 use super::agents::{self, CommandRequest};
+use super::call_log::CallLog;
 
 /// The largest request body read; a bigger one is refused with 413.
 const MAX_BODY: u64 = 64 * 1024;
@@ -91,7 +92,12 @@ fn host_is_this_machine(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
-pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandRequest>) -> Answer {
+pub fn route(
+    asked: &Asked<'_>,
+    status: &Status,
+    commands: &Sender<CommandRequest>,
+    log: &CallLog,
+) -> Answer {
     let url = asked.url;
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let calls = path == "/api/v1/calls";
@@ -120,6 +126,14 @@ pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandReques
         if calls {
             return super::calls::dial_route(asked.method.as_str(), asked.body, commands);
         }
+        let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+        if let [agent, "calls"] = parts.as_slice() {
+            if *asked.method != Method::Get {
+                return error(405, "method not allowed", None);
+            }
+            let query = url.split_once('?').map_or("", |(_, q)| q);
+            return log.agent_calls(agent, query);
+        }
         return agents::route(asked.method.as_str(), rest, asked.body, commands);
     }
     match (path, asked.method) {
@@ -143,7 +157,12 @@ pub fn route(asked: &Asked<'_>, status: &Status, commands: &Sender<CommandReques
     }
 }
 
-pub fn handle(mut request: Request, status: &Status, commands: &Sender<CommandRequest>) {
+pub fn handle(
+    mut request: Request,
+    status: &Status,
+    commands: &Sender<CommandRequest>,
+    log: &CallLog,
+) {
     let local = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
     let header_of = |name: &str| {
         request
@@ -179,7 +198,7 @@ pub fn handle(mut request: Request, status: &Status, commands: &Sender<CommandRe
             host: host.as_deref(),
             content_type: content_type.as_deref(),
         };
-        route(&asked, status, commands)
+        route(&asked, status, commands, log)
     };
     log::debug!(
         "api: {} {} -> {}",
@@ -223,7 +242,7 @@ mod tests {
             host: Some("127.0.0.1:8080"),
             content_type: Some("application/json"),
         };
-        route(&asked, status, &tx)
+        route(&asked, status, &tx, &CallLog::none())
     }
 
     #[test]
@@ -269,7 +288,7 @@ mod tests {
                 host,
                 content_type,
             };
-            route(&asked, &status, &tx).code
+            route(&asked, &status, &tx, &CallLog::none()).code
         };
         assert_eq!(
             ask(Some("evil.example:8080"), Some("application/json")),

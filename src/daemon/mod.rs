@@ -109,7 +109,12 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     )?;
     let status = Arc::new(api::Status::new());
     let (command_tx, command_rx) = bounded(COMMAND_QUEUE);
-    let http = api::spawn(config.http.listen, status.clone(), command_tx)?;
+    let http = api::spawn(
+        config.http.listen,
+        status.clone(),
+        command_tx,
+        db_path.clone(),
+    )?;
 
     let sip_addr = sip.local_addr();
     log::info!(
