@@ -202,7 +202,7 @@ impl Switchboard {
             .ok_or_else(|| CommandError::UnknownAgent(number.to_string()))
     }
 
-    fn agent_reply(&self, now: Now, agent: &Agent) -> Reply {
+    pub(super) fn agent_reply(&self, now: Now, agent: &Agent) -> Reply {
         Reply::Agent(Box::new(self.view(now, agent)))
     }
 

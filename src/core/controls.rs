@@ -67,6 +67,11 @@ impl Switchboard {
             ));
         }
         let who = format!("agent {agent}");
+        let who_id = self
+            .directory
+            .agent_by_number(agent)
+            .map(|a| a.id)
+            .ok_or_else(|| CommandError::UnknownAgent(agent.to_string()))?;
         match control {
             Control::Hold => self.bar_hold(now, id, &who, true)?,
             Control::Resume => self.bar_hold(now, id, &who, false)?,
@@ -115,10 +120,22 @@ impl Switchboard {
                 self.end_call(now, id, by, cause);
             }
         }
-        Ok(match self.call_view(id) {
-            Some(view) => Reply::Call(Box::new(view)),
-            None => Reply::Agents(Vec::new()),
-        })
+        // After a transfer, the survey or a menu the agent has no call any more:
+        // the answer is the agent as they stand (after-call work).
+        match self.call_view(id) {
+            Some(view)
+                if self
+                    .calls
+                    .get(&id)
+                    .is_some_and(|c| c.agent() == Some(who_id)) =>
+            {
+                Ok(Reply::Call(Box::new(view)))
+            }
+            _ => match self.directory.agent(who_id).cloned() {
+                Some(a) => Ok(self.agent_reply(now, &a)),
+                None => Err(CommandError::UnknownAgent(agent.to_string())),
+            },
+        }
     }
 
     /// The call as a call bar shows it.
@@ -484,6 +501,7 @@ impl Switchboard {
             return;
         }
         // The side that stays is the customer's from here on.
+        let before = call.customer;
         call.customer = match side {
             Side::A => Side::B,
             Side::B => Side::A,
@@ -491,6 +509,9 @@ impl Switchboard {
         let who = self.leg_party(id, leg);
         if let Some(other) = replaces {
             self.attended_refer(now, id, leg, other, &who);
+            if let Some(call) = self.calls.get_mut(&id).filter(|c| c.side_of(leg).is_some()) {
+                call.customer = before;
+            }
             return;
         }
         let party = if self.directory.agent_by_number(to_user).is_some() {
@@ -510,6 +531,9 @@ impl Switchboard {
                 self.transfer(now, id, &who, to);
             }
             Err(e) => {
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.customer = before;
+                }
                 log::info!("{id}: REFER to {to_user} refused: {e}");
                 let code = match e {
                     CommandError::NotFree { .. } => 486,

@@ -274,6 +274,7 @@ impl Switchboard {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
+        let watching = call.watcher.as_ref().is_some_and(|w| w.leg == leg);
         let extra = if call.third.as_ref().is_some_and(|t| t.leg == leg) {
             call.third.take()
         } else if call.watcher.as_ref().is_some_and(|w| w.leg == leg) {
@@ -289,10 +290,10 @@ impl Switchboard {
         if let Some(agent) = extra.agent {
             self.release_personal(now, agent, id);
         }
-        let (kind, words) = if extra.mode != Watch::Barge || extra.label.starts_with("supervisor") {
+        let (kind, words) = if watching {
             (
                 CallEventKind::Supervised,
-                format!("supervisor {} left: {why}", extra.label),
+                format!("{} left: {why}", extra.label),
             )
         } else if extra.answered {
             (
