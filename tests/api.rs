@@ -36,6 +36,12 @@ fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) 
     (code, head.to_ascii_lowercase(), body.to_owned())
 }
 
+/// A database path where there is none: the call list answers 500/503, which these
+/// tests do not ask for.
+fn no_database() -> std::path::PathBuf {
+    std::path::PathBuf::from("/nonexistent/callbox.db")
+}
+
 #[test]
 fn health_reports_counts_and_version_as_json() {
     let status = Arc::new(Status::new());
@@ -43,6 +49,7 @@ fn health_reports_counts_and_version_as_json() {
         "127.0.0.1:0".parse().unwrap(),
         status.clone(),
         no_switchboard(),
+        no_database(),
     )
     .unwrap();
     let addr = server.local_addr();
@@ -88,12 +95,14 @@ fn a_taken_port_is_a_clear_error() {
         "127.0.0.1:0".parse().unwrap(),
         Arc::new(Status::new()),
         no_switchboard(),
+        no_database(),
     )
     .unwrap();
     let err = api::spawn(
         first.local_addr(),
         Arc::new(Status::new()),
         no_switchboard(),
+        no_database(),
     )
     .err()
     .expect("port is taken");

@@ -1,5 +1,6 @@
 //! The SIP room against a real peer (sipp): registrar, incoming calls from a trunk
-//! and from devices, outgoing calls to a carrier, re-INVITE, and garbage on the wire.
+//! and from devices, outgoing calls to a carrier, re-INVITE, transfers (REFER in,
+//! NOTIFY out, attended ones naming another dialog), and garbage on the wire.
 //!
 //! Each test starts its own room on 127.0.0.1 with port 0 and a hand-built directory.
 //! The "trunk" peer is 127.0.0.2, the "carrier" sipp listens on 127.0.0.3, devices
@@ -912,4 +913,251 @@ fn garbage_and_torture_messages_leave_the_registrar_working() {
         room.expect("DeviceStatus", |e| device_status(e, 1)),
         (1, true)
     );
+}
+
+// ------------------------------------------------------------------ transfers (REFER)
+
+/// Answers the next incoming call with 200 and returns its leg.
+fn answer_next_call(room: &Room) -> (LegId, String) {
+    let (leg, call_id) = room.expect("IncomingCall", |e| match e {
+        SipEvent::IncomingCall(call) => Some((call.leg, call.sip_call_id.clone())),
+        _ => None,
+    });
+    room.send(SipCommand::Respond {
+        leg,
+        code: 200,
+        reason: "OK".into(),
+        media: Some(media(40000, Direction::SendRecv)),
+    });
+    (leg, call_id)
+}
+
+/// A `<log>` line of a sipp that is still running, once it has written it.
+fn wait_logged(sipp: &Sipp, prefix: &str) -> String {
+    let end = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = sipp.logged(prefix) {
+            return v;
+        }
+        assert!(Instant::now() < end, "sipp never logged {prefix:?}");
+        // Polling a file another process writes; there is nothing to block on.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// %-escapes everything but RFC 3986 unreserved characters (for a URI header).
+fn uri_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The trunk's transfer scenario, pressing "transfer" to `refer_to`.
+fn transferor(room: &Room, refer_to: &str) -> Sipp {
+    let port = free_udp_port(TRUNK_PEER).to_string();
+    Sipp::start(
+        "sip_room_refer.xml",
+        room.addr(),
+        &[
+            "-i", TRUNK_PEER, "-p", &port, "-s", "+4930555", "-key", "referto", refer_to,
+        ],
+    )
+}
+
+fn refer_on(ev: &SipEvent, leg: LegId) -> Option<(String, Option<LegId>)> {
+    match ev {
+        SipEvent::Refer {
+            leg: l,
+            to_user,
+            replaces,
+        } if *l == leg => Some((to_user.clone(), *replaces)),
+        _ => None,
+    }
+}
+
+#[test]
+fn blind_transfer_is_reported_and_its_outcome_notified() {
+    let room = Room::start(directory(9));
+    let mut sipp = transferor(&room, "<sip:8002@127.0.0.1>");
+    let (leg, _) = answer_next_call(&room);
+    let (to_user, replaces) = room.expect("Refer", |e| refer_on(e, leg));
+    assert_eq!(to_user, "8002");
+    assert_eq!(replaces, None);
+    let allow = wait_logged(&sipp, "allow ");
+    assert!(allow.contains("REFER"), "our 200 offers transfers: {allow}");
+
+    room.send(SipCommand::ReferOutcome { leg, code: 200 });
+    room.expect("HungUp", |e| {
+        matches!(e, SipEvent::HungUp { leg: l, cancelled: false } if *l == leg).then_some(())
+    });
+    assert!(
+        sipp.wait().success(),
+        "sipp saw 202, the NOTIFY, and the 200 to its BYE: {:?}",
+        sipp.log_lines()
+    );
+    assert_eq!(sipp.logged("frag ").as_deref(), Some("SIP/2.0 200 OK"));
+    // sipp keeps the blank after the header's colon.
+    let header = |name| sipp.logged(name).unwrap_or_default().trim().to_owned();
+    let substate = header("substate ");
+    assert!(substate.starts_with("terminated"), "{substate}");
+    let event = header("event ");
+    assert!(event.starts_with("refer"), "{event}");
+    assert_eq!(header("ctype "), "message/sipfrag");
+}
+
+#[test]
+fn attended_transfer_names_the_consulted_leg() {
+    let room = Room::start(directory(9));
+    let port = free_udp_port(TRUNK_PEER).to_string();
+    let mut held = Sipp::start(
+        "sip_room_refer_held.xml",
+        room.addr(),
+        &["-i", TRUNK_PEER, "-p", &port, "-s", "+4930556"],
+    );
+    let (consulted, call_id) = answer_next_call(&room);
+    let to_tag = wait_logged(&held, "totag ");
+    let from_tag = wait_logged(&held, "fromtag ");
+    assert_eq!(wait_logged(&held, "callid "), call_id);
+
+    let replaces = uri_escape(&format!("{call_id};to-tag={to_tag};from-tag={from_tag}"));
+    let mut sipp = transferor(&room, &format!("<sip:8002@127.0.0.1?Replaces={replaces}>"));
+    let (leg, _) = answer_next_call(&room);
+    let (to_user, named) = room.expect("Refer", |e| refer_on(e, leg));
+    assert_eq!(to_user, "8002");
+    assert_eq!(named, Some(consulted), "Replaces names the second call");
+
+    room.send(SipCommand::ReferOutcome { leg, code: 200 });
+    assert!(sipp.wait().success(), "{:?}", sipp.log_lines());
+    assert_eq!(sipp.logged("frag ").as_deref(), Some("SIP/2.0 200 OK"));
+    room.send(SipCommand::Hangup { leg: consulted });
+    assert!(held.wait().success(), "the consulted call got our BYE");
+}
+
+#[test]
+fn attended_transfer_naming_no_dialog_of_ours_is_blind() {
+    let room = Room::start(directory(9));
+    let replaces = uri_escape("nosuchcall@127.0.0.9;to-tag=a;from-tag=b");
+    let mut sipp = transferor(&room, &format!("<sip:8002@127.0.0.1?Replaces={replaces}>"));
+    let (leg, _) = answer_next_call(&room);
+    assert_eq!(
+        room.expect("Refer", |e| refer_on(e, leg)),
+        ("8002".to_string(), None)
+    );
+    room.send(SipCommand::ReferOutcome { leg, code: 486 });
+    assert!(sipp.wait().success(), "{:?}", sipp.log_lines());
+    assert_eq!(
+        sipp.logged("frag ").as_deref(),
+        Some("SIP/2.0 486 Busy Here")
+    );
+}
+
+#[test]
+fn the_callee_of_an_outgoing_leg_may_transfer_too() {
+    let port = free_udp_port(CARRIER_IP);
+    let room = Room::start(directory(port));
+    let mut sipp = Sipp::server("sip_room_refer_uas.xml", CARRIER_IP, port);
+    call_carrier(&room, "0301234567");
+    room.expect("Answered", |e| {
+        matches!(e, SipEvent::Answered { leg, .. } if *leg == OUT_LEG).then_some(())
+    });
+    assert_eq!(
+        room.expect("Refer", |e| refer_on(e, OUT_LEG)),
+        ("8002".to_string(), None)
+    );
+    room.send(SipCommand::ReferOutcome {
+        leg: OUT_LEG,
+        code: 503,
+    });
+    room.send(SipCommand::Hangup { leg: OUT_LEG });
+    assert!(sipp.wait().success(), "{:?}", sipp.log_lines());
+    assert_eq!(
+        sipp.logged("frag ").as_deref(),
+        Some("SIP/2.0 503 Service Unavailable")
+    );
+    let allow = sipp.logged("allow ").unwrap_or_default();
+    assert!(
+        allow.contains("REFER"),
+        "our INVITE offers transfers: {allow}"
+    );
+}
+
+#[test]
+fn refer_without_a_usable_refer_to_gets_400_and_no_event() {
+    let room = Room::start(directory(9));
+    let cases = [
+        ("X-Nothing: 1", "Missing Refer-To"),
+        ("Refer-To: <>garbage", "Bad Refer-To"),
+        (
+            "Refer-To: <http://example.com/8002>",
+            "Unsupported Refer-To URI",
+        ),
+        ("Refer-To: <sip:127.0.0.1>", "Bad Refer-To User"),
+        // Sofia's URL parser refuses the broken escape itself.
+        (
+            "Refer-To: <sip:8002@127.0.0.1?Replaces=%zz>",
+            "Bad Refer-To",
+        ),
+        (
+            "Refer-To: <sip:8002@127.0.0.1?Replaces=%3Bto-tag%3D1>",
+            "Bad Replaces",
+        ),
+    ];
+    for (header, reason) in cases {
+        let port = free_udp_port(TRUNK_PEER).to_string();
+        let mut sipp = Sipp::start(
+            "sip_room_refer_refused.xml",
+            room.addr(),
+            &[
+                "-i",
+                TRUNK_PEER,
+                "-p",
+                &port,
+                "-s",
+                "+4930555",
+                "-key",
+                "refer_header",
+                header,
+            ],
+        );
+        let (leg, _) = answer_next_call(&room);
+        room.expect("HungUp", |e| match e {
+            SipEvent::Refer { .. } => panic!("{header}: an unusable REFER was reported: {e:?}"),
+            SipEvent::HungUp { leg: l, .. } if *l == leg => Some(()),
+            _ => None,
+        });
+        assert!(sipp.wait().success(), "{header}: {:?}", sipp.log_lines());
+        assert_eq!(sipp.logged("reason ").as_deref(), Some(reason), "{header}");
+    }
+}
+
+#[test]
+fn refer_outside_our_dialogs_is_refused() {
+    let room = Room::start(directory(9));
+    let sock = UdpSocket::bind((TRUNK_PEER, 0)).unwrap();
+    let me = sock.local_addr().unwrap();
+    let refer = |branch: &str, to_tag: &str| {
+        format!(
+            "REFER sip:+4930555@callbox SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{branch};rport\n\
+             Max-Forwards: 70\nFrom: <sip:+4930123@{ip}>;tag={branch}\nTo: <sip:+4930555@callbox>{to_tag}\n\
+             Call-ID: {branch}@{ip}\nCSeq: 1 REFER\nContact: <sip:+4930123@{me}>\n\
+             Refer-To: <sip:8002@127.0.0.1>\nContent-Length: 0\n\n",
+            ip = me.ip(),
+        )
+    };
+    // Sofia refuses it before we see it (REFER is allowed on our legs' handles only),
+    // so it never gets the NOTIFY Sofia sends for an accepted out-of-dialog REFER.
+    let answer = raw_final_response(&sock, room.addr(), &refer("ood", ""));
+    assert!(answer.starts_with("SIP/2.0 405 "), "{answer}");
+    let answer = raw_final_response(&sock, room.addr(), &refer("gone", ";tag=nosuchdialog"));
+    assert!(answer.starts_with("SIP/2.0 405 "), "{answer}");
+    room.send(SipCommand::ReferOutcome {
+        leg: LegId(77),
+        code: 200,
+    });
+    room.none_of(&room.drain(), |e| matches!(e, SipEvent::Refer { .. }));
 }

@@ -8,11 +8,16 @@
 //! `terminated` for dialogs, but after a final non-2xx on the initial INVITE it goes
 //! back to `init` silently, so those legs are dropped where the final response is
 //! sent or received.
+//!
+//! Each leg also keeps its dialog's Call-ID and tags (for `Replaces`, see `refer`).
+//! For an incoming leg NUA does not say which tag it put in our answer, so our tag
+//! is read from the To of the peer's first request in the dialog (the ACK).
 
 use super::digest::{self, Credentials, NonceState};
 use super::ffi::{CallState, Event, EventKind, Handle, Opt, SipMsg};
+use super::refer_to::DialogIds;
 use super::sdp;
-use super::stack::{Leg, Stack, now_secs};
+use super::stack::{LEG_ALLOW, Leg, Stack, now_secs};
 use crate::core::{CallSource, IncomingCall, LegId, MediaDesc, SipEvent};
 
 const SDP: &str = "application/sdp";
@@ -101,6 +106,8 @@ impl Stack {
             return reject(503, "Service Unavailable", &[]);
         }
         nh.bind(leg.0);
+        // Before any answer, so our 180/200 advertise REFER too.
+        nh.set_params(&[Opt::Allow(LEG_ALLOW)]);
         let origin = self.new_origin();
         self.legs.insert(
             leg,
@@ -115,6 +122,13 @@ impl Stack {
                 last_sdp: None,
                 trunk: None,
                 auth_tried: false,
+                // Our tag comes with the peer's first request in the dialog.
+                dialog: DialogIds {
+                    call_id: sip.call_id(),
+                    local_tag: None,
+                    remote_tag: sip.from_tag(),
+                },
+                refer: None,
             },
         );
     }
@@ -151,8 +165,17 @@ impl Stack {
 
     /// Every event on a handle bound to one of our legs.
     pub(super) fn leg_event(&mut self, leg: LegId, ev: &Event<'_>) {
+        if let Some(sip) = ev.sip
+            && matches!(ev.kind, EventKind::IAck | EventKind::IInvite)
+        {
+            self.learn_local_tag(leg, &sip);
+        }
         match ev.kind {
             EventKind::IInvite => self.on_reinvite(leg, ev),
+            EventKind::IRefer => self.on_refer(leg, ev),
+            EventKind::RNotify if ev.status >= 300 => {
+                log::debug!("sip: NOTIFY on {leg} failed: {} {}", ev.status, ev.phrase)
+            }
             EventKind::ICancel => self.peer_ended(leg, true),
             EventKind::IBye => self.peer_ended(leg, false),
             EventKind::RInvite => self.on_invite_response(leg, ev),

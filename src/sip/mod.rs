@@ -10,7 +10,8 @@
 //!
 //! Layout: `ffi/` is the only code that may use `unsafe` (bindings, tag lists, callbacks); `stack`
 //! runs the thread and dispatches events; `calls` (incoming and common dialog
-//! logic), `outgoing` and `register` hold the rest; `registrar`, `digest` and `sdp` are pure and unit-tested.
+//! logic), `outgoing`, `refer` (transfers: REFER in, NOTIFY out) and `register` hold
+//! the rest; `registrar`, `digest`, `sdp` and `refer_to` are pure and unit-tested.
 //!
 //! [`LegId`]: crate::core::LegId
 
@@ -20,6 +21,8 @@ mod error;
 #[allow(unsafe_code)]
 mod ffi;
 mod outgoing;
+mod refer;
+mod refer_to;
 mod register;
 mod registrar;
 mod sdp;

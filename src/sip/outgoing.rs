@@ -7,11 +7,16 @@
 //! on its own, nor anything after we hung the leg up. The tricky part is the race of
 //! our CANCEL with the callee's 2xx: Sofia ACKs and BYEs that call itself, so the leg
 //! just stays silent until Sofia reports it over.
+//!
+//! The 2xx also gives the dialog's Call-ID and tags (ours in From, the callee's in
+//! To), kept for an attended transfer's `Replaces`; the handle allows REFER so the
+//! callee may transfer too.
 
 use super::digest::Credentials;
 use super::ffi::{Event, Opt};
+use super::refer_to::DialogIds;
 use super::sdp;
-use super::stack::{Leg, Stack};
+use super::stack::{LEG_ALLOW, Leg, Stack};
 use crate::core::{LegId, MediaDesc, SipEvent, Target};
 
 const SDP: &str = "application/sdp";
@@ -81,7 +86,8 @@ impl Stack {
             ),
             None => format!("<sip:{from_user}@{host}>"),
         };
-        let Some(nh) = nua.handle(leg.0, &[Opt::To(&to), Opt::From(&from)]) else {
+        let handle_opts = [Opt::To(&to), Opt::From(&from), Opt::Allow(LEG_ALLOW)];
+        let Some(nh) = nua.handle(leg.0, &handle_opts) else {
             return self.emit(SipEvent::Rejected {
                 leg,
                 code: 500,
@@ -102,6 +108,8 @@ impl Stack {
                 last_sdp: None,
                 trunk,
                 auth_tried: false,
+                dialog: Default::default(),
+                refer: None,
             },
         );
         let sdp = self.leg_sdp(leg, media).unwrap_or_default();
@@ -144,6 +152,14 @@ impl Stack {
             }
             200..=299 => {
                 l.answered = true;
+                if let Some(sip) = ev.sip {
+                    // Our INVITE: From is ours, To the callee's.
+                    l.dialog = DialogIds {
+                        call_id: sip.call_id(),
+                        local_tag: sip.from_tag(),
+                        remote_tag: sip.to_tag(),
+                    };
+                }
                 match ev.sip.and_then(|s| s.payload()).map(sdp::parse) {
                     Some(Ok(answer)) => self.emit(SipEvent::Answered { leg, answer }),
                     _ => {

@@ -8,6 +8,10 @@
 //! ownership: a leg's handle is destroyed once, when Sofia says the dialog is over
 //! (or right after a final non-2xx on the initial INVITE, where Sofia reports no
 //! termination), and every map entry goes with it so no stale copy is used.
+//!
+//! It also sets what the agent allows: REFER is answered by us (`NUTAG_APPL_METHOD`)
+//! and allowed only on our legs' handles, never agent-wide, because NUA sends a
+//! NOTIFY for an out-of-dialog REFER before we could refuse it (see [`ALLOW`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,6 +23,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::digest::NonceKey;
 use super::ffi::{Agent, Event, EventFd, EventKind, Handle, MsgRef, Nua, Opt, Sink};
+use super::refer_to::DialogIds;
 use super::registrar::Registrar;
 use super::sdp::Origin;
 use super::{Cmd, SipConfig};
@@ -28,6 +33,15 @@ use crate::core::{DeviceId, Directory, LegId, MediaDesc, SipCommand, SipEvent, T
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The longest the loop sleeps in Sofia's poll, so timers are checked this often.
 const MAX_STEP: Duration = Duration::from_millis(500);
+/// Methods the agent allows outside our legs: Sofia's default list, plus REGISTER,
+/// minus REFER. Were REFER here, NUA would answer an out-of-dialog REFER with a
+/// "100 Trying" NOTIFY to whatever Contact it names (retransmitted for 32 s, even
+/// after we refuse the REFER) before telling us; without it, Sofia answers 405.
+/// Every leg's handle allows REFER again ([`LEG_ALLOW`]).
+const ALLOW: &str =
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, MESSAGE, SUBSCRIBE, NOTIFY, UPDATE, REGISTER";
+/// Added to the Allow list of every leg's handle: transfers happen in our dialogs.
+pub(super) const LEG_ALLOW: &str = "REFER";
 
 /// One dialog we know by a leg id.
 pub(super) struct Leg {
@@ -48,6 +62,12 @@ pub(super) struct Leg {
     /// The trunk an outgoing leg goes to (for answering its digest challenge).
     pub trunk: Option<TrunkId>,
     pub auth_tried: bool,
+    /// Call-ID and tags of the dialog, for finding the leg an attended transfer's
+    /// `Replaces` names.
+    pub dialog: DialogIds,
+    /// The Event (`refer;id=N`) of a REFER we accepted on this leg and have not
+    /// reported the final outcome of (`ReferOutcome`).
+    pub refer: Option<String>,
 }
 
 /// Handles that are not legs.
@@ -104,8 +124,10 @@ pub(super) fn run(
     let mut opts = vec![
         Opt::Url(&url),
         Opt::UserAgent(&user_agent),
-        Opt::ApplMethod("REGISTER"),
-        Opt::Allow("REGISTER"),
+        // REFER too, so that we answer it ourselves (see `refer`): NUA would accept
+        // every REFER with 202 before telling us.
+        Opt::ApplMethod("REGISTER, REFER"),
+        Opt::AllowOnly(ALLOW),
         Opt::MediaEnable(false),
         Opt::AutoAnswer(false),
         Opt::AutoAlert(false),
@@ -301,10 +323,7 @@ impl Stack {
             SipCommand::AnswerReoffer { leg, media } => self.answer_reoffer(leg, &media),
             SipCommand::Hangup { leg } => self.hangup(leg),
             SipCommand::Reload(dir) => self.reload(*dir),
-            // TODO(sip helper): NOTIFY with the sipfrag.
-            SipCommand::ReferOutcome { leg, code } => {
-                log::warn!("{leg}: REFER outcome {code} not sent yet")
-            }
+            SipCommand::ReferOutcome { leg, code } => self.refer_outcome(leg, code),
         }
     }
 
@@ -360,10 +379,13 @@ impl Sink for Stack {
         match ev.kind {
             EventKind::IRegister => self.on_register(nh, ev),
             EventKind::IInvite => self.on_new_invite(nh, ev),
+            EventKind::IRefer => self.refuse_refer(nh),
             EventKind::RShutdown if ev.status >= 200 => self.shutdown_done = true,
             // Requests Sofia answered itself on a handle it made for them (OPTIONS,
             // out-of-dialog INFO, ...): the handle is ours to free.
-            EventKind::IOptions | EventKind::IInfo | EventKind::Other(_) => nh.destroy(),
+            EventKind::IOptions | EventKind::IInfo | EventKind::INotify | EventKind::Other(_) => {
+                nh.destroy()
+            }
             EventKind::IState if ev.callstate() == Some(super::ffi::CallState::Terminated) => {
                 nh.destroy()
             }

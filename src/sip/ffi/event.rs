@@ -31,6 +31,8 @@ pub enum EventKind {
     IPrack,
     IInfo,
     IUpdate,
+    IRefer,
+    INotify,
     RInvite,
     RBye,
     RCancel,
@@ -38,6 +40,7 @@ pub enum EventKind {
     RRegister,
     RUnregister,
     RShutdown,
+    RNotify,
     Other(i32),
 }
 
@@ -57,6 +60,8 @@ impl EventKind {
             sys::nua_i_prack => EventKind::IPrack,
             sys::nua_i_info => EventKind::IInfo,
             sys::nua_i_update => EventKind::IUpdate,
+            sys::nua_i_refer => EventKind::IRefer,
+            sys::nua_i_notify => EventKind::INotify,
             sys::nua_r_invite => EventKind::RInvite,
             sys::nua_r_bye => EventKind::RBye,
             sys::nua_r_cancel => EventKind::RCancel,
@@ -64,6 +69,7 @@ impl EventKind {
             sys::nua_r_register => EventKind::RRegister,
             sys::nua_r_unregister => EventKind::RUnregister,
             sys::nua_r_shutdown => EventKind::RShutdown,
+            sys::nua_r_notify => EventKind::RNotify,
             other => EventKind::Other(other),
         }
     }
@@ -129,6 +135,29 @@ impl<'a> Event<'a> {
             _ => CallState::Other,
         })
     }
+
+    /// `NUTAG_REFER_EVENT` of an `nua_i_refer` event as header text (`refer;id=2`):
+    /// the Event of the implicit subscription Sofia made for the REFER, which the
+    /// NOTIFYs must carry to find it.
+    pub fn refer_event(&self) -> Option<String> {
+        if self.tags.is_null() {
+            return None;
+        }
+        // SAFETY: as in callstate.
+        let t = unsafe { sys::tl_find(self.tags, (&raw const sys::nutag_refer_event).cast()) };
+        if t.is_null() {
+            return None;
+        }
+        // SAFETY: tl_find returned an item of that list; the value of this tag is a
+        // `sip_event_t const *` (or NULL) owned by the handle, alive for the callback.
+        let o = hdr(unsafe { (*t).t_value } as *const sys::sip_event_t)?;
+        let mut text = s(o.o_type).filter(|t| !t.is_empty())?;
+        for p in params(o.o_params) {
+            text.push(';');
+            text.push_str(&p);
+        }
+        Some(text)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +182,18 @@ pub struct AuthView {
     pub scheme: String,
     /// `name=value`, quoted values with their quotes, as Sofia splits them.
     pub params: Vec<String>,
+}
+
+/// The Refer-To header of a REFER, its URI taken apart by Sofia's parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferToView {
+    /// `sip:`, `sips:` or `tel:`; anything else (or no scheme) is false.
+    pub phone_uri: bool,
+    /// The user part (still %-escaped, as received); for `tel:` the number.
+    pub user: Option<String>,
+    /// The URI's `?headers` without the `?`, still %-escaped
+    /// (`Replaces=abc%40host%3Bto-tag%3D1%3Bfrom-tag%3D2`).
+    pub headers: Option<String>,
 }
 
 /// A view of a parsed SIP message.
@@ -193,6 +234,50 @@ impl<'a> SipMsg<'a> {
 
     pub fn to_user(&self) -> Option<String> {
         s(hdr(self.0.sip_to)?.a_url[0].url_user)
+    }
+
+    /// The `tag` parameter of From.
+    pub fn from_tag(&self) -> Option<String> {
+        s(hdr(self.0.sip_from)?.a_tag).filter(|t| !t.is_empty())
+    }
+
+    /// The `tag` parameter of To.
+    pub fn to_tag(&self) -> Option<String> {
+        s(hdr(self.0.sip_to)?.a_tag).filter(|t| !t.is_empty())
+    }
+
+    /// True when the message has a header called one of `names` (give the compact
+    /// form too) that Sofia could not parse: it keeps those in a list of its own.
+    pub fn has_bad_header(&self, names: &[&str]) -> bool {
+        let mut e = self.0.sip_error;
+        for _ in 0..64 {
+            let Some(h) = hdr(e) else { return false };
+            if s(h.er_name).is_some_and(|n| names.iter().any(|x| x.eq_ignore_ascii_case(n.trim())))
+            {
+                return true;
+            }
+            e = h.er_next;
+        }
+        false
+    }
+
+    /// The Refer-To header; `None` when the REFER has none, or one Sofia could not
+    /// parse (that one sits in the message's list of bad headers instead).
+    pub fn refer_to(&self) -> Option<ReferToView> {
+        let r = hdr(self.0.sip_refer_to)?;
+        let url = &r.r_url[0];
+        let kind = i32::from(url.url_type);
+        let tel = kind == sys::url_tel;
+        let phone_uri = kind == sys::url_sip || kind == sys::url_sips || tel;
+        // Sofia keeps a tel: number in the host field.
+        let user = s(url.url_user)
+            .or_else(|| if tel { s(url.url_host) } else { None })
+            .filter(|u| !u.is_empty());
+        Some(ReferToView {
+            phone_uri,
+            user,
+            headers: s(url.url_headers).filter(|h| !h.is_empty()),
+        })
     }
 
     pub fn call_id(&self) -> Option<String> {
@@ -268,20 +353,27 @@ impl<'a> SipMsg<'a> {
     }
 }
 
-fn auth_view(h: &sys::msg_auth_t) -> Option<AuthView> {
-    let scheme = s(h.au_scheme).unwrap_or_default();
-    let mut params = Vec::new();
-    let mut p = h.au_params;
-    while !p.is_null() && params.len() < 32 {
-        // SAFETY: au_params is a NULL-terminated array of C strings inside the
-        // message; we stop at the NULL and never step past it.
+/// The items of a NULL-terminated `msg_param_t` array inside the viewed message,
+/// at most 32 of them.
+fn params(mut p: *const sys::msg_param_t) -> Vec<String> {
+    let mut out = Vec::new();
+    while !p.is_null() && out.len() < 32 {
+        // SAFETY: a params array of a header of the message: NULL-terminated C
+        // strings; we stop at the NULL and never step past it.
         let item = unsafe { *p };
         let Some(text) = s(item) else { break };
-        params.push(text);
+        out.push(text);
         // SAFETY: the current element was not the terminator, so the next exists.
         p = unsafe { p.add(1) };
     }
-    Some(AuthView { scheme, params })
+    out
+}
+
+fn auth_view(h: &sys::msg_auth_t) -> Option<AuthView> {
+    Some(AuthView {
+        scheme: s(h.au_scheme).unwrap_or_default(),
+        params: params(h.au_params),
+    })
 }
 
 /// A URL as text (`sip:user@host:port;params`).

@@ -11,6 +11,10 @@
 //! valid until [`Handle::destroy`], which the stack calls exactly once, after Sofia
 //! has reported the dialog terminated (or right away for a handle with no dialog).
 //! Views borrow the message of one callback and must not be kept past it.
+//!
+//! Besides the agent and its handles it offers what Sofia knows without a message:
+//! its Replaces parser ([`parse_replaces`], from a home of its own, copied out) and
+//! its reason phrases ([`status_phrase`]).
 
 // Every unsafe block says why it is sound; CI's clippy enforces it.
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -29,8 +33,8 @@ use std::ptr::{NonNull, null_mut};
 
 use bindings as sys;
 pub use event::{CallState, Event, EventKind, SipMsg};
-pub use tags::Opt;
 use tags::TagList;
+pub use tags::{Opt, Substate};
 
 /// What the Sofia thread's state implements to receive callbacks.
 pub trait Sink {
@@ -273,12 +277,94 @@ impl Handle {
         })
     }
 
+    /// Handle-specific parameters (`nua_set_hparams`), e.g. its own Allow list;
+    /// `nua_r_set_params` follows.
+    pub fn set_params(self, opts: &[Opt<'_>]) {
+        with_tags(opts, |t, v, te, ve| {
+            // SAFETY: as in invite.
+            unsafe { sys::nua_set_hparams(self.ptr(), t, v, te, ve) }
+        })
+    }
+
+    /// A NOTIFY in the handle's dialog; `Opt::Event` names the subscription.
+    pub fn notify(self, opts: &[Opt<'_>]) {
+        with_tags(opts, |t, v, te, ve| {
+            // SAFETY: as in invite.
+            unsafe { sys::nua_notify(self.ptr(), t, v, te, ve) }
+        })
+    }
+
     /// Frees the handle. The caller forgets every copy of it.
     pub fn destroy(self) {
         // SAFETY: handle alive; the stack removes it from its maps before calling, so
         // no copy is used again.
         unsafe { sys::nua_handle_destroy(self.ptr()) }
     }
+}
+
+/// A Replaces header (RFC 3891) taken apart by Sofia's own parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacesView {
+    pub call_id: String,
+    pub to_tag: Option<String>,
+    pub from_tag: Option<String>,
+}
+
+/// Parses the value of a Replaces header (`call-id;to-tag=a;from-tag=b`) with
+/// Sofia's `sip_replaces` class; `None` when Sofia refuses it.
+pub fn parse_replaces(value: &str) -> Option<ReplacesView> {
+    let text = CString::new(value).ok()?;
+    // The header class is not exported as a variable we bind, but it is the magic
+    // of its header tag: SIPHDRTAG_TYPEDEF(replaces) is
+    // `{ ns, "replaces", siphdrtag_class, (tag_value_t)sip_replaces_class }`.
+    // SAFETY: reading a field of an initialised static tag definition.
+    let class = unsafe { (*(&raw const sys::siptag_replaces).cast::<sys::tag_type_s>()).tt_magic }
+        as *const sys::msg_hclass_s;
+    if class.is_null() {
+        return None;
+    }
+    // SAFETY: a fresh reference-counted home of the size Sofia expects; every
+    // allocation below comes from it and dies with the unref at the end, after
+    // the strings were copied out.
+    unsafe {
+        let home =
+            sys::su_home_new(size_of::<sys::su_home_t>() as sys::isize_t).cast::<sys::su_home_t>();
+        if home.is_null() {
+            return None;
+        }
+        let h = sys::msg_header_make(home, class, text.as_ptr()).cast::<sys::sip_replaces_t>();
+        let view = h.as_ref().and_then(|rp| {
+            let call_id = text_of(rp.rp_call_id).filter(|c| !c.is_empty())?;
+            Some(ReplacesView {
+                call_id,
+                to_tag: text_of(rp.rp_to_tag),
+                from_tag: text_of(rp.rp_from_tag),
+            })
+        });
+        sys::su_home_unref(home);
+        view
+    }
+}
+
+/// Sofia's reason phrase for a status code (`sip_status_phrase`), if it has one.
+pub fn status_phrase(code: u16) -> Option<&'static str> {
+    // SAFETY: returns NULL or one of the library's static phrase strings, which
+    // live as long as the process.
+    let p = unsafe { sys::sip_status_phrase(c_int::from(code)) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: as above: a NUL-terminated static string.
+    unsafe { CStr::from_ptr(p) }.to_str().ok()
+}
+
+/// An owned copy of a C string that is NULL or NUL-terminated.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string alive for the call.
+unsafe fn text_of(p: *const c_char) -> Option<String> {
+    // SAFETY: per the contract above.
+    unsafe { text(p) }.map(std::borrow::Cow::into_owned)
 }
 
 /// Most reason phrases we may send; beyond this many distinct ones, new ones are
@@ -450,5 +536,34 @@ unsafe extern "C" fn nua_callback<S: Sink>(
     }));
     if r.is_err() {
         ::log::error!("sip: panic in the NUA callback (caught; event dropped)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_values_are_parsed_by_sofia() {
+        let rp = parse_replaces("abc@host;to-tag=1;from-tag=2;early-only").unwrap();
+        assert_eq!(rp.call_id, "abc@host");
+        assert_eq!(rp.to_tag.as_deref(), Some("1"));
+        assert_eq!(rp.from_tag.as_deref(), Some("2"));
+        let rp = parse_replaces("abc@host").unwrap();
+        assert_eq!((rp.to_tag, rp.from_tag), (None, None));
+        for bad in ["", ";to-tag=1", "a\0b"] {
+            assert_eq!(parse_replaces(bad), None, "{bad:?}");
+        }
+        // Sofia takes up a blank as part of the Call-ID word, tags and all; such a
+        // Replaces names no dialog (tags are required to match), so it is harmless.
+        let odd = parse_replaces("a b;to-tag=1").unwrap();
+        assert_eq!(odd.to_tag, None);
+    }
+
+    #[test]
+    fn status_phrases_come_from_sofia() {
+        assert_eq!(status_phrase(200), Some("OK"));
+        assert_eq!(status_phrase(486), Some("Busy Here"));
+        assert_eq!(status_phrase(799), None);
     }
 }

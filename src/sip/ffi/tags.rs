@@ -27,7 +27,10 @@ pub enum Opt<'a> {
 
     /// `NUTAG_APPL_METHOD`: methods the application answers itself (REGISTER).
     ApplMethod(&'a str),
+    /// `NUTAG_ALLOW`: methods added to the Allow list (default or inherited).
     Allow(&'a str),
+    /// `SIPTAG_ALLOW_STR`: the whole Allow list, replacing Sofia's default.
+    AllowOnly(&'a str),
     MediaEnable(bool),
     AutoAnswer(bool),
     AutoAlert(bool),
@@ -55,6 +58,18 @@ pub enum Opt<'a> {
     Payload(&'a str),
     WwwAuthenticate(&'a str),
     ProxyAuthenticate(&'a str),
+    /// `SIPTAG_EVENT_STR`: the Event of a NOTIFY (`refer;id=2`), which is how NUA
+    /// finds the subscription the NOTIFY belongs to.
+    Event(&'a str),
+    /// `NUTAG_SUBSTATE`: the subscription state a NOTIFY reports (and leaves).
+    Substate(Substate),
+}
+
+/// Subscription states we put in a NOTIFY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Substate {
+    Active,
+    Terminated,
 }
 
 /// A `tagi_t` array ending with `TAG_END`, plus the C strings it points into.
@@ -74,6 +89,7 @@ impl TagList {
                 Opt::UserAgent(s) => (tag_ptr(&raw const sys::siptag_user_agent_str), Val::Str(s)),
                 Opt::ApplMethod(s) => (tag_ptr(&raw const sys::nutag_appl_method), Val::Str(s)),
                 Opt::Allow(s) => (tag_ptr(&raw const sys::nutag_allow), Val::Str(s)),
+                Opt::AllowOnly(s) => (tag_ptr(&raw const sys::siptag_allow_str), Val::Str(s)),
                 Opt::MediaEnable(b) => (
                     tag_ptr(&raw const sys::nutag_media_enable),
                     Val::Int(b as isize),
@@ -117,6 +133,14 @@ impl TagList {
                 Opt::ProxyAuthenticate(s) => (
                     tag_ptr(&raw const sys::siptag_proxy_authenticate_str),
                     Val::Str(s),
+                ),
+                Opt::Event(s) => (tag_ptr(&raw const sys::siptag_event_str), Val::Str(s)),
+                Opt::Substate(st) => (
+                    tag_ptr(&raw const sys::nutag_substate),
+                    Val::Int(match st {
+                        Substate::Active => sys::nua_substate_active,
+                        Substate::Terminated => sys::nua_substate_terminated,
+                    } as isize),
                 ),
             };
             let value = match value {
