@@ -988,3 +988,43 @@ fn transfer_to_a_menu_node_starts_the_flow_there() {
     w.advance(secs(20));
     w.assert_idle();
 }
+
+#[test]
+fn a_desk_phone_call_out_is_the_agents_call_with_the_customer_on_the_left() {
+    let mut w = office();
+    let (phone, sent) = w.invite(
+        CallSource::Device(DeviceId(1)),
+        "1001",
+        "913800138000",
+        Some(audio(4300, PCMA)),
+    );
+    let (far, target) = invites(&sent)[0].clone();
+    assert_eq!(
+        target,
+        Target::Trunk {
+            trunk: CARRIER,
+            number: "13800138000".into()
+        }
+    );
+    assert_eq!(state(&w, "8001"), AgentState::Calling);
+    answer(&mut w, far);
+    assert_eq!(state(&w, "8001"), AgentState::Talking);
+    assert!(
+        w.media_commands()
+            .iter()
+            .any(|m| matches!(m, MediaCommand::Record { a, b, .. } if *a == far && *b == phone)),
+        "the customer is the recording's left channel"
+    );
+    assert_eq!(view(&mut w, "8001").customer, "13800138000");
+    bar(&mut w, "8001", Control::Hold).expect("the call bar works on it");
+    w.advance(secs(3));
+    bar(&mut w, "8001", Control::Resume).expect("resume");
+    hang_up(&mut w, phone);
+    let row = w.row(1);
+    assert_eq!(
+        (row.to_number.as_str(), row.agent, row.hold_secs),
+        ("13800138000", Some(AgentId(1)), 3)
+    );
+    assert_eq!(state(&w, "8001"), AgentState::Idle);
+    w.assert_idle();
+}

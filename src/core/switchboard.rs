@@ -510,6 +510,17 @@ impl Switchboard {
         if call.record.agent.is_none() {
             call.record.agent = call.agent_a.or(call.agent_b);
         }
+        if let (super::msg::CallDirection::Outbound, Target::Trunk { number, .. }) =
+            (route.direction, &call.target)
+        {
+            // The number as the customer knows it, without the outside-line prefix.
+            call.record.to_number = number.clone();
+            if call.agent_a.is_some() {
+                // An agent's phone calling out: the far end is the customer (the
+                // recording's left channel, the side the call bar's controls move).
+                call.customer = Side::B;
+            }
+        }
         call.record.from_number = match route.direction {
             super::msg::CallDirection::Outbound => route.caller_id.clone(),
             _ => new.from_user.clone(),
