@@ -27,6 +27,7 @@ use common::baresip::{Baresip, BaresipOpts};
 use common::callbox::{Callbox, Prepared};
 use common::center::{self, CARRIER_IP, agent, agent_state, desk, desk_phone};
 use common::http::json;
+use common::live::{BYTES_PER_SEC, has, heard_between, live_recording, pcm_len, rms};
 use common::ports;
 use common::process::wait_log_line;
 use common::wait::{secs, wait_for, wait_until};
@@ -36,8 +37,6 @@ const CUSTOMER_TONE: u32 = 400;
 const AGENT_TONE: u32 = 1000;
 const THIRD_TONE: u32 = 1700;
 const SUPERVISOR_TONE: u32 = 2300;
-/// 8 kHz mono 16-bit.
-const BYTES_PER_SEC: u64 = 16000;
 
 /// The daemon with agents 8001 (desk 1001, in 售后服务), 8002 (desk 1002) and
 /// 8004 (desk 1004), none of them logged in yet.
@@ -143,50 +142,6 @@ fn call_bar(callbox: &Callbox, agent: &str) -> serde_json::Value {
     answer
 }
 
-/// Bytes of 16-bit PCM in a growing baresip recording (header not yet final).
-fn pcm_len(path: &Path) -> u64 {
-    std::fs::metadata(path)
-        .map(|m| m.len().saturating_sub(44))
-        .unwrap_or(0)
-}
-
-/// Waits until `path` holds `from + len` bytes of audio and returns those `len`.
-fn heard_between(path: &Path, from: u64, len: u64) -> Samples {
-    let ok = wait_until(secs(15), || pcm_len(path) >= from + len);
-    assert!(
-        ok,
-        "{} stopped growing at {}",
-        path.display(),
-        pcm_len(path)
-    );
-    let raw = std::fs::read(path).unwrap();
-    let start = (44 + from) as usize & !1;
-    let end = (start + len as usize).min(raw.len()) & !1;
-    let data = raw[start..end]
-        .chunks_exact(2)
-        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-        .collect();
-    Samples { rate: 8000, data }
-}
-
-fn rms(s: &Samples) -> f64 {
-    if s.data.is_empty() {
-        return 0.0;
-    }
-    (s.data
-        .iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        / s.data.len() as f64)
-        .sqrt()
-}
-
-/// The newest `-dec.wav` of a phone, once it exists.
-fn live_recording(phone: &Baresip) -> std::path::PathBuf {
-    wait_for(secs(5), || phone.recording_path())
-        .unwrap_or_else(|| panic!("no recording yet: {}", phone.context()))
-}
-
 /// What each of `phones` hears over the next 1.5 s, from half a second on (so a
 /// button pressed just before has taken effect). Read from all of them over the
 /// same stretch of time.
@@ -197,10 +152,6 @@ fn hear_now(phones: &[&Path]) -> Vec<Samples> {
         .zip(from)
         .map(|(p, f)| heard_between(p, f + BYTES_PER_SEC / 2, 3 * BYTES_PER_SEC / 2))
         .collect()
-}
-
-fn has(s: &Samples, hz: u32) -> bool {
-    samples_have_tone(s, f64::from(hz), 0.5)
 }
 
 /// The tones among `tones` that `s` holds, for assertion messages.

@@ -20,11 +20,12 @@ use std::net::IpAddr;
 use callbox::core::{CallDirection, CallEventKind, Codec, Language};
 use callbox::store::{NewGroup, NewTrunk};
 use common::TestDir;
-use common::audio::{Samples, samples_have_tone};
+use common::audio::samples_have_tone;
 use common::baresip::{AnswerMode, Baresip, BaresipOpts};
 use common::callbox::{Callbox, Prepared};
 use common::center::{self, CARRIER_IP, agent, agent_state, carrier, desk};
 use common::http::json;
+use common::live::{BYTES_PER_SEC, heard_between, live_recording, pcm_len, rms};
 use common::ports;
 use common::process::wait_log_line;
 use common::sipp::{Sipp, SippRun};
@@ -33,8 +34,6 @@ use common::wait::{secs, wait_for, wait_until};
 const SERVICE: &str = "4008001234";
 const AGENT_TONE: u32 = 1000;
 const CUSTOMER_TONE: u32 = 400;
-/// 8 kHz mono 16-bit.
-const BYTES_PER_SEC: u64 = 16000;
 
 /// Agent 8001 on desk phone 1001, the only member of 售后服务, whose queue the
 /// service number leads to; the carrier listens for outbound calls on
@@ -122,50 +121,6 @@ fn call_bar(callbox: &Callbox) -> serde_json::Value {
     let (code, answer) = json(callbox.http, "GET", "/api/v1/agents/8001/call", "");
     assert_eq!(code, 200, "{answer}\n{}", callbox.log_tail());
     answer
-}
-
-/// Bytes of 16-bit PCM in a growing baresip recording (header not yet final).
-fn pcm_len(path: &Path) -> u64 {
-    std::fs::metadata(path)
-        .map(|m| m.len().saturating_sub(44))
-        .unwrap_or(0)
-}
-
-/// Waits until `path` holds `from + len` bytes of audio and returns those `len`.
-fn heard_between(path: &Path, from: u64, len: u64) -> Samples {
-    let ok = wait_until(secs(15), || pcm_len(path) >= from + len);
-    assert!(
-        ok,
-        "{} stopped growing at {}",
-        path.display(),
-        pcm_len(path)
-    );
-    let raw = std::fs::read(path).unwrap();
-    let start = (44 + from) as usize & !1;
-    let end = (start + len as usize).min(raw.len()) & !1;
-    let data = raw[start..end]
-        .chunks_exact(2)
-        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-        .collect();
-    Samples { rate: 8000, data }
-}
-
-fn rms(s: &Samples) -> f64 {
-    if s.data.is_empty() {
-        return 0.0;
-    }
-    (s.data
-        .iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        / s.data.len() as f64)
-        .sqrt()
-}
-
-/// The newest `-dec.wav` of a phone, once it exists.
-fn live_recording(phone: &Baresip) -> std::path::PathBuf {
-    wait_for(secs(5), || phone.recording_path())
-        .unwrap_or_else(|| panic!("no recording yet: {}", phone.context()))
 }
 
 #[test]

@@ -20,11 +20,12 @@ use std::time::Duration;
 use callbox::core::{CallId, Codec, Language};
 use callbox::store::{NewGroup, NewTrunk};
 use common::TestDir;
-use common::audio::{Samples, read_channel, samples_have_tone};
+use common::audio::{Samples, read_channel};
 use common::baresip::{AnswerMode, Baresip, BaresipOpts};
 use common::callbox::{Callbox, Prepared};
 use common::center::{self, CARRIER_IP, agent, agent_state, agent_view, carrier, desk};
 use common::http::json;
+use common::live::{BYTES_PER_SEC, has, heard_between, live_recording, pcm_len, rms};
 use common::ports;
 use common::sipp::{Sipp, SippRun};
 use common::wait::{secs, wait_for, wait_until};
@@ -34,7 +35,6 @@ const CUSTOMER_TONE: u32 = 400;
 const TONE_8001: u32 = 1000;
 const TONE_8002: u32 = 1700;
 /// 8 kHz mono 16-bit.
-const BYTES_PER_SEC: u64 = 16000;
 /// After-call work of 售后服务, long enough to be seen.
 const WRAP_UP_SECS: u64 = 3;
 
@@ -149,58 +149,10 @@ fn agent_calls(callbox: &Callbox, agent: &str, query: &str) -> (u16, serde_json:
     )
 }
 
-/// Bytes of 16-bit PCM in a growing baresip recording (header not yet final).
-fn pcm_len(path: &Path) -> u64 {
-    std::fs::metadata(path)
-        .map(|m| m.len().saturating_sub(44))
-        .unwrap_or(0)
-}
-
-/// Waits until `path` holds `from + len` bytes of audio and returns those `len`.
-fn heard_between(path: &Path, from: u64, len: u64) -> Samples {
-    let ok = wait_until(secs(15), || pcm_len(path) >= from + len);
-    assert!(
-        ok,
-        "{} stopped growing at {}",
-        path.display(),
-        pcm_len(path)
-    );
-    let raw = std::fs::read(path).unwrap();
-    let start = (44 + from) as usize & !1;
-    let end = (start + len as usize).min(raw.len()) & !1;
-    let data = raw[start..end]
-        .chunks_exact(2)
-        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
-        .collect();
-    Samples { rate: 8000, data }
-}
-
 /// The second of audio that starts half a second from now in `path`.
 fn next_second(path: &Path) -> Samples {
     let from = pcm_len(path);
     heard_between(path, from + BYTES_PER_SEC / 2, BYTES_PER_SEC)
-}
-
-fn rms(s: &Samples) -> f64 {
-    if s.data.is_empty() {
-        return 0.0;
-    }
-    (s.data
-        .iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        / s.data.len() as f64)
-        .sqrt()
-}
-
-fn has(s: &Samples, hz: u32) -> bool {
-    samples_have_tone(s, f64::from(hz), 0.5)
-}
-
-/// The newest `-dec.wav` of a phone, once it exists.
-fn live_recording(phone: &Baresip) -> PathBuf {
-    wait_for(secs(5), || phone.recording_path())
-        .unwrap_or_else(|| panic!("no recording yet: {}", phone.context()))
 }
 
 fn agent_id(callbox: &Callbox, number: &str) -> callbox::core::AgentId {

@@ -147,7 +147,10 @@ fn phone_dials_nine_and_goes_out_with_the_service_number() {
 
     let call = callbox.ended_call(1, Duration::from_secs(5));
     assert_eq!(call.direction.as_str(), "outbound");
-    assert_eq!(call.to_number, "13800138000", "the number without the outside-line prefix");
+    assert_eq!(
+        call.to_number, "13800138000",
+        "the number without the outside-line prefix"
+    );
     assert_eq!(call.from_number, SERVICE);
     assert_eq!(call.hangup_by.map(|h| h.as_str()), Some("caller"));
     assert!(call.recording.is_some());

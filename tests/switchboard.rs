@@ -246,7 +246,10 @@ fn device_dials_out_with_the_service_number_as_caller_id() {
     });
     let row = w.row(1);
     assert_eq!(row.direction, CallDirection::Outbound);
-    assert_eq!(row.to_number, "13800138000", "without the outside-line prefix");
+    assert_eq!(
+        row.to_number, "13800138000",
+        "without the outside-line prefix"
+    );
     assert_eq!(row.service_number.as_deref(), Some(SERVICE_NUMBER));
     assert_eq!(row.device, Some(PHONE_1001));
     assert_eq!(

@@ -19,6 +19,7 @@ pub mod callbox;
 pub mod center;
 pub mod error;
 pub mod http;
+pub mod live;
 pub mod office;
 pub mod ports;
 pub mod process;
