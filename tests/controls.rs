@@ -121,6 +121,17 @@ fn media_since(w: &World, from: usize) -> Vec<MediaCommand> {
         .collect()
 }
 
+/// The SIP commands sent since `from`.
+fn sip_since(w: &World, from: usize) -> Vec<SipCommand> {
+    w.log[from..]
+        .iter()
+        .filter_map(|o| match o {
+            Output::Sip(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn looped_to(cmds: &[MediaCommand], leg: LegId) -> Option<String> {
     cmds.iter().rev().find_map(|m| match m {
         MediaCommand::Play {
@@ -243,13 +254,7 @@ fn a_blind_transfer_rings_the_other_agent_and_keeps_one_row_and_recording() {
             Control::Transfer(Party::Agent("8002".into())),
         )
         .expect("transfer");
-        w.log[mark..]
-            .iter()
-            .filter_map(|o| match o {
-                Output::Sip(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
+        sip_since(&w, mark)
     };
     assert!(hangups(&sent).contains(&a), "8001's phone gets a BYE");
     assert_eq!(state(&w, "8001"), AgentState::WrapUp);
@@ -511,13 +516,7 @@ fn the_survey_stores_the_customers_key() {
     let (c, a) = connected(&mut w);
     let mark = w.log.len();
     bar(&mut w, "8001", Control::Survey).expect("survey");
-    let sent: Vec<SipCommand> = w.log[mark..]
-        .iter()
-        .filter_map(|o| match o {
-            Output::Sip(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
+    let sent: Vec<SipCommand> = sip_since(&w, mark);
     assert!(hangups(&sent).contains(&a), "the agent's leg ends");
     assert_eq!(state(&w, "8001"), AgentState::WrapUp);
     assert!(
@@ -663,13 +662,7 @@ fn click_to_call_rings_the_agent_first_then_the_customer() {
         "{r:?}"
     );
     assert_eq!(state(&w, "8001"), AgentState::Calling);
-    let sip: Vec<SipCommand> = w.log[mark..]
-        .iter()
-        .filter_map(|o| match o {
-            Output::Sip(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
+    let sip: Vec<SipCommand> = sip_since(&w, mark);
     let first = invites(&sip);
     assert_eq!(first.len(), 1, "only the agent's phone rings: {first:?}");
     assert_eq!(first[0].1, Target::Device(DeviceId(1)));
@@ -719,16 +712,7 @@ fn a_click_to_call_the_trunk_refuses_says_why() {
         number: "13800138000".into(),
     })
     .expect("dial");
-    let agent_leg = invites(
-        &w.log
-            .iter()
-            .filter_map(|o| match o {
-                Output::Sip(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect::<Vec<_>>(),
-    )[0]
-    .0;
+    let agent_leg = invites(&sip_since(&w, 0))[0].0;
     let sent = answer(&mut w, agent_leg);
     let customer_leg = invites(&sent)[0].0;
     let sent = w.sip(SipEvent::Rejected {
@@ -775,16 +759,7 @@ fn a_supervisor_listens_then_whispers_then_barges_in_and_each_is_audited() {
         mode: Watch::Listen,
     })
     .expect("listen");
-    let s = invites(
-        &w.log[mark..]
-            .iter()
-            .filter_map(|o| match o {
-                Output::Sip(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect::<Vec<_>>(),
-    )[0]
-    .clone();
+    let s = invites(&sip_since(&w, mark))[0].clone();
     assert_eq!(
         s.1,
         Target::Device(DeviceId(4)),

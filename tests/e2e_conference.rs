@@ -15,17 +15,16 @@
 
 mod common;
 
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use callbox::core::{Codec, Language};
-use callbox::store::{NewGroup, NewTrunk};
+use callbox::core::Language;
+use callbox::store::NewGroup;
 use common::TestDir;
 use common::audio::{Samples, read_channel, samples_have_tone};
 use common::baresip::{Baresip, BaresipOpts};
 use common::callbox::{Callbox, Prepared};
-use common::center::{self, CARRIER_IP, agent, agent_state, desk, desk_phone};
+use common::center::{self, agent, agent_state, desk, desk_phone};
 use common::http::json;
 use common::live::{BYTES_PER_SEC, has, heard_between, live_recording, pcm_len, rms};
 use common::ports;
@@ -44,21 +43,7 @@ fn center(t: &TestDir) -> Callbox {
     let mut p = Prepared::new(t.path()).unwrap();
     let carrier_port = ports::free_port();
     // baresip binds 127.0.0.1 only, so the carrier also takes calls from there.
-    let trunk = p
-        .store
-        .add_trunk(&NewTrunk {
-            name: "carrier".into(),
-            host: format!("{CARRIER_IP}:{carrier_port}"),
-            inbound_peers: vec![
-                CARRIER_IP.parse::<IpAddr>().unwrap(),
-                IpAddr::from([127, 0, 0, 1]),
-            ],
-            outbound_proxy: None,
-            register: None,
-            caller_id: "4000000000".into(),
-            codecs: vec![Codec::Pcma, Codec::Pcmu],
-        })
-        .unwrap();
+    let trunk = center::carrier_for_softphones(&mut p.store, carrier_port);
     p.store.add_service_number(SERVICE, trunk, None).unwrap();
     let mut group = NewGroup::new("售后服务");
     group.wrap_up = Duration::from_secs(1);

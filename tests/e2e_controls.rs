@@ -15,10 +15,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use std::net::IpAddr;
-
-use callbox::core::{CallDirection, CallEventKind, Codec, Language};
-use callbox::store::{NewGroup, NewTrunk};
+use callbox::core::{CallDirection, CallEventKind, Language};
+use callbox::store::NewGroup;
 use common::TestDir;
 use common::audio::samples_have_tone;
 use common::baresip::{AnswerMode, Baresip, BaresipOpts};
@@ -50,20 +48,7 @@ fn center(t: &TestDir, softphone_customer: bool) -> Center {
     let trunk = if softphone_customer {
         // baresip binds 127.0.0.1 only (its harness config comes first and
         // wins), so the carrier also takes calls from there.
-        p.store
-            .add_trunk(&NewTrunk {
-                name: "carrier".into(),
-                host: format!("{CARRIER_IP}:{carrier_port}"),
-                inbound_peers: vec![
-                    CARRIER_IP.parse::<IpAddr>().unwrap(),
-                    IpAddr::from([127, 0, 0, 1]),
-                ],
-                outbound_proxy: None,
-                register: None,
-                caller_id: "4000000000".into(),
-                codecs: vec![Codec::Pcma, Codec::Pcmu],
-            })
-            .unwrap()
+        center::carrier_for_softphones(&mut p.store, carrier_port)
     } else {
         carrier(&mut p.store, carrier_port)
     };

@@ -13,12 +13,11 @@
 
 mod common;
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use callbox::core::{CallId, Codec, Language};
-use callbox::store::{NewGroup, NewTrunk};
+use callbox::core::{CallId, Language};
+use callbox::store::NewGroup;
 use common::TestDir;
 use common::audio::{Samples, read_channel};
 use common::baresip::{AnswerMode, Baresip, BaresipOpts};
@@ -54,20 +53,7 @@ fn center(t: &TestDir, softphone_customer: bool) -> Center {
     let phone2 = desk(&mut p.store, "1002");
     let carrier_port = ports::free_port();
     let trunk = if softphone_customer {
-        p.store
-            .add_trunk(&NewTrunk {
-                name: "carrier".into(),
-                host: format!("{CARRIER_IP}:{carrier_port}"),
-                inbound_peers: vec![
-                    CARRIER_IP.parse::<IpAddr>().unwrap(),
-                    IpAddr::from([127, 0, 0, 1]),
-                ],
-                outbound_proxy: None,
-                register: None,
-                caller_id: "4000000000".into(),
-                codecs: vec![Codec::Pcma, Codec::Pcmu],
-            })
-            .unwrap()
+        center::carrier_for_softphones(&mut p.store, carrier_port)
     } else {
         carrier(&mut p.store, carrier_port)
     };

@@ -144,27 +144,13 @@ impl Switchboard {
             };
             // The agent's phone shows whom it is calling.
             let from_user = call.record.to_number.clone();
-            let media = self.offer_to(&target, Codec::Pcmu, local);
-            self.sip(SipCommand::Invite {
-                leg,
-                target,
-                from_user,
-                from_display: None,
-                media,
-            });
+            self.invite_leg(leg, target, from_user, Codec::Pcmu, local);
         } else if leg == call.b {
             call.b_media.local = Some(local);
             let target = call.target.clone();
             let from_user = call.record.from_number.clone();
             let codec = call.a_media.codec.unwrap_or(Codec::Pcmu);
-            let media = self.offer_to(&target, codec, local);
-            self.sip(SipCommand::Invite {
-                leg,
-                target,
-                from_user,
-                from_display: None,
-                media,
-            });
+            self.invite_leg(leg, target, from_user, codec, local);
         }
     }
 

@@ -191,14 +191,7 @@ impl Switchboard {
                 let Some(codec) = codec else {
                     return;
                 };
-                let media = self.offer_to(&target, codec, local);
-                self.sip(SipCommand::Invite {
-                    leg,
-                    target,
-                    from_user,
-                    from_display: None,
-                    media,
-                });
+                self.invite_leg(leg, target, from_user, codec, local);
             }
             MediaEvent::OpenFailed { reason, .. } => {
                 self.legs.remove(&leg);

@@ -115,14 +115,7 @@ impl Switchboard {
                 .clone()
                 .unwrap_or_else(|| w.record.from_number.clone()),
         };
-        let media = self.offer_to(&target, codec, local);
-        self.sip(SipCommand::Invite {
-            leg,
-            target,
-            from_user,
-            from_display: None,
-            media,
-        });
+        self.invite_leg(leg, target, from_user, codec, local);
     }
 
     /// An agent (or the overflow number) answered: bridge them to the caller, and

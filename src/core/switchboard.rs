@@ -665,6 +665,25 @@ impl Switchboard {
     /// The SDP offer for a callee reached at `target` from our endpoint `local`: the
     /// caller's codec first, so that no transcoding is needed when it can be avoided;
     /// a trunk is offered only what it is configured for.
+    /// Send our INVITE for `leg` to `target`, offering `codec` first from `local`.
+    pub(super) fn invite_leg(
+        &mut self,
+        leg: LegId,
+        target: Target,
+        from_user: String,
+        codec: Codec,
+        local: SocketAddr,
+    ) {
+        let media = self.offer_to(&target, codec, local);
+        self.sip(SipCommand::Invite {
+            leg,
+            target,
+            from_user,
+            from_display: None,
+            media,
+        });
+    }
+
     pub(super) fn offer_to(&self, target: &Target, codec: Codec, local: SocketAddr) -> MediaDesc {
         let mut codecs = vec![codec];
         codecs.extend(SUPPORTED.iter().copied().filter(|c| *c != codec));

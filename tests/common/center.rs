@@ -35,11 +35,23 @@ pub fn desk(store: &mut Store, user: &str) -> DeviceId {
 /// The carrier: calls from `CARRIER_IP` come in through it, calls out go to
 /// `CARRIER_IP:port`.
 pub fn carrier(store: &mut Store, port: u16) -> TrunkId {
+    carrier_from(store, port, &[])
+}
+
+/// The carrier, also taking calls from 127.0.0.1: a customer played by baresip,
+/// which binds 127.0.0.1 only, comes in through it.
+pub fn carrier_for_softphones(store: &mut Store, port: u16) -> TrunkId {
+    carrier_from(store, port, &[IpAddr::from([127, 0, 0, 1])])
+}
+
+fn carrier_from(store: &mut Store, port: u16, also: &[IpAddr]) -> TrunkId {
+    let mut peers = vec![CARRIER_IP.parse::<IpAddr>().expect("an IP address")];
+    peers.extend_from_slice(also);
     store
         .add_trunk(&NewTrunk {
             name: "carrier".into(),
             host: format!("{CARRIER_IP}:{port}"),
-            inbound_peers: vec![CARRIER_IP.parse::<IpAddr>().expect("an IP address")],
+            inbound_peers: peers,
             outbound_proxy: None,
             register: None,
             caller_id: "4000000000".into(),
