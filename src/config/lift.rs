@@ -131,6 +131,19 @@ pub fn lift(text: &str, origin: &str) -> Result<Config, ConfigError> {
     if let Some(v) = &raw.recording.enabled {
         c.recording.enabled = *v.get_ref();
     }
+    if let Some(v) = &raw.recording.keep_days {
+        c.recording.keep_days = check(&src, "recording.keep_days", v, |n| {
+            u32::try_from(*n).ok().filter(|n| *n <= 36500)
+        })?;
+    }
+    if let Some(v) = &raw.recording.min_free_mb {
+        c.recording.min_free_mb = check(&src, "recording.min_free_mb", v, |n| {
+            u64::try_from(*n).ok().filter(|n| *n <= 1_048_576)
+        })?;
+    }
+    if let Some(v) = &raw.shutdown.drain_secs {
+        c.shutdown.drain = check(&src, "shutdown.drain_secs", v, |n| secs(*n, 0..=86400))?;
+    }
     if let Some(v) = &raw.survey.scale {
         c.survey.scale = check(&src, "survey.scale", v, |n| {
             u8::try_from(*n).ok().filter(|n| (1..=9).contains(n))

@@ -40,6 +40,13 @@ pub struct Config {
     pub http: HttpConfig,
     pub recording: RecordingConfig,
     pub survey: SurveyConfig,
+    pub shutdown: ShutdownConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShutdownConfig {
+    /// On SIGTERM, calls in progress may go on this long before they are ended.
+    pub drain: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +92,11 @@ pub struct HttpConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordingConfig {
     pub enabled: bool,
+    /// Recordings older than this many days are removed; 0 = kept forever.
+    pub keep_days: u32,
+    /// Below this much free disk space (MiB) the oldest recordings go, and when none
+    /// are left to remove, recording stops (with an alarm) rather than fill the disk.
+    pub min_free_mb: u64,
 }
 
 /// `log_level` in the file.
@@ -145,8 +157,15 @@ impl Default for Config {
             http: HttpConfig {
                 listen: SocketAddr::new(any, 8080),
             },
-            recording: RecordingConfig { enabled: true },
+            recording: RecordingConfig {
+                enabled: true,
+                keep_days: 0,
+                min_free_mb: 1024,
+            },
             survey: SurveyConfig { scale: 3 },
+            shutdown: ShutdownConfig {
+                drain: Duration::from_secs(30),
+            },
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub recording: RawRecording,
     #[serde(default)]
     pub survey: RawSurvey,
+    #[serde(default)]
+    pub shutdown: RawShutdown,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +65,14 @@ pub struct RawHttp {
 #[serde(deny_unknown_fields)]
 pub struct RawRecording {
     pub enabled: Val<bool>,
+    pub keep_days: Val<i64>,
+    pub min_free_mb: Val<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShutdown {
+    pub drain_secs: Val<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +104,9 @@ pub fn expected(key: &str) -> &'static str {
         "rtp.port_min" | "rtp.port_max" => "a port number 1024-65535",
         "rtp.timeout" => "a number of seconds 1-3600",
         "recording.enabled" => "true or false",
+        "recording.keep_days" => "a number of days 0-36500 (0 = keep recordings forever)",
+        "recording.min_free_mb" => "a number of megabytes 0-1048576 (0 = no floor)",
+        "shutdown.drain_secs" => "a number of seconds 0-86400",
         "survey.scale" => "a number of keys 1-9 (3: satisfied, neutral, dissatisfied)",
         _ => "a valid value",
     }
