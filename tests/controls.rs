@@ -1003,3 +1003,250 @@ fn a_desk_phone_call_out_is_the_agents_call_with_the_customer_on_the_left() {
     assert_eq!(state(&w, "8001"), AgentState::Idle);
     w.assert_idle();
 }
+
+// ---------------------------------------------------------------- edges found in review
+
+/// The newest INVITE the switchboard sent: its leg and target.
+fn last_invite(w: &World) -> (LegId, Target) {
+    w.log
+        .iter()
+        .rev()
+        .find_map(|o| match o {
+            Output::Sip(SipCommand::Invite { leg, target, .. }) => Some((*leg, target.clone())),
+            _ => None,
+        })
+        .expect("an INVITE was sent")
+}
+
+/// 8001 clicks to call 13800138000; both answer. Returns (customer leg, agent leg).
+fn click_to_call(w: &mut World) -> (LegId, LegId) {
+    w.command(Command::Dial {
+        agent: "8001".into(),
+        number: "13800138000".into(),
+    })
+    .expect("dial");
+    let (agent_leg, _) = last_invite(w);
+    answer(w, agent_leg);
+    let (customer_leg, _) = last_invite(w);
+    answer(w, customer_leg);
+    (customer_leg, agent_leg)
+}
+
+#[test]
+fn an_attended_transfer_of_a_click_to_call_frees_the_new_agent_when_it_ends() {
+    let mut w = office();
+    let (c, _) = click_to_call(&mut w);
+    bar(
+        &mut w,
+        "8001",
+        Control::Consult(Party::Agent("8002".into())),
+    )
+    .expect("consult");
+    let (t, _) = last_invite(&w);
+    answer(&mut w, t);
+    bar(&mut w, "8001", Control::CompleteTransfer).expect("complete");
+    assert_eq!(
+        state(&w, "8001"),
+        AgentState::Idle,
+        "a personal call returns"
+    );
+    assert_eq!(state(&w, "8002"), AgentState::Talking);
+    hang_up(&mut w, c);
+    assert_eq!(
+        state(&w, "8002"),
+        AgentState::Idle,
+        "the call ended (no queue, so no after-call work)"
+    );
+    w.advance(secs(20));
+    w.assert_idle();
+}
+
+#[test]
+fn a_consulted_extension_is_its_agent_and_gets_no_queue_call_meanwhile() {
+    let mut w = office();
+    let (c, _) = connected(&mut w);
+    bar(
+        &mut w,
+        "8001",
+        Control::Consult(Party::Number("1002".into())),
+    )
+    .expect("consult");
+    let (t, _) = last_invite(&w);
+    answer(&mut w, t);
+    assert_eq!(state(&w, "8002"), AgentState::Talking);
+    let (newcomer, sent) = w.invite(
+        CallSource::Trunk(CARRIER),
+        "13700000000",
+        SERVICE_NUMBER,
+        Some(audio(4100, PCMA)),
+    );
+    assert!(
+        !invites(&sent)
+            .iter()
+            .any(|(_, t)| *t == Target::Device(DeviceId(2))),
+        "8002 is on the consult"
+    );
+    hang_up(&mut w, newcomer);
+    hang_up(&mut w, c);
+    w.advance(secs(30));
+    w.assert_idle();
+}
+
+#[test]
+fn a_refer_to_an_agents_extension_makes_them_the_calls_agent() {
+    let mut w = office();
+    let (c, a) = connected(&mut w);
+    let sent = w.sip(SipEvent::Refer {
+        leg: a,
+        to_user: "1002".into(),
+        replaces: None,
+    });
+    answer(&mut w, invites(&sent)[0].0);
+    assert_eq!(state(&w, "8002"), AgentState::Talking);
+    hang_up(&mut w, c);
+    assert_eq!(w.row(1).agent, Some(AgentId(2)));
+    assert_eq!(state(&w, "8002"), AgentState::WrapUp);
+    w.advance(secs(30));
+    w.assert_idle();
+}
+
+#[test]
+fn a_refer_from_the_caller_of_an_internal_call_frees_only_the_caller() {
+    let mut w = office();
+    let (p, sent) = w.invite(
+        CallSource::Device(DeviceId(2)),
+        "1002",
+        "1003",
+        Some(audio(4200, PCMA)),
+    );
+    let far = invites(&sent)[0].0;
+    answer(&mut w, far);
+    let sent = w.sip(SipEvent::Refer {
+        leg: p,
+        to_user: "8001".into(),
+        replaces: None,
+    });
+    assert_eq!(state(&w, "8002"), AgentState::Idle, "the caller left");
+    assert_eq!(state(&w, "8003"), AgentState::Talking, "the callee stays");
+    answer(&mut w, invites(&sent)[0].0);
+    hang_up(&mut w, far);
+    w.advance(secs(30));
+    assert_eq!(state(&w, "8003"), AgentState::Idle);
+    w.assert_idle();
+}
+
+#[test]
+fn an_attended_refer_takes_a_supervisor_off_the_other_call() {
+    let mut w = office();
+    let (c, a) = connected(&mut w);
+    let (p, sent) = w.invite(
+        CallSource::Device(DeviceId(1)),
+        "1001",
+        "1003",
+        Some(audio(4200, PCMA)),
+    );
+    answer(&mut w, invites(&sent)[0].0);
+    w.command(Command::Supervise {
+        supervisor: "8004".into(),
+        agent: "8003".into(),
+        mode: Watch::Listen,
+    })
+    .expect("listen");
+    let (sv, _) = last_invite(&w);
+    answer(&mut w, sv);
+    let sent = w.sip(SipEvent::Refer {
+        leg: a,
+        to_user: "1003".into(),
+        replaces: Some(p),
+    });
+    assert!(
+        hangups(&sent).contains(&sv),
+        "the supervisor's phone gets a BYE"
+    );
+    assert_eq!(state(&w, "8004"), AgentState::Idle);
+    hang_up(&mut w, c);
+    w.advance(secs(30));
+    w.assert_idle();
+}
+
+#[test]
+fn a_transfer_while_a_supervisor_rings_leaves_no_timer_behind() {
+    let mut w = office();
+    let (c, _) = connected(&mut w);
+    w.command(Command::Supervise {
+        supervisor: "8004".into(),
+        agent: "8001".into(),
+        mode: Watch::Listen,
+    })
+    .expect("listen");
+    bar(
+        &mut w,
+        "8001",
+        Control::Transfer(Party::Agent("8002".into())),
+    )
+    .expect("transfer");
+    assert_eq!(
+        state(&w, "8004"),
+        AgentState::Idle,
+        "the supervisor's ring ends"
+    );
+    let (b, _) = last_invite(&w);
+    answer(&mut w, b);
+    hang_up(&mut w, c);
+    w.advance(secs(20));
+    w.assert_idle();
+}
+
+#[test]
+fn leaving_a_conference_ends_the_mix_and_the_others_hear_each_other() {
+    let mut w = office();
+    let (c, a) = connected(&mut w);
+    bar(
+        &mut w,
+        "8001",
+        Control::Consult(Party::Agent("8002".into())),
+    )
+    .expect("consult");
+    let (t, _) = last_invite(&w);
+    answer(&mut w, t);
+    bar(&mut w, "8001", Control::Conference).expect("conference");
+    let mark = w.log.len();
+    bar(&mut w, "8001", Control::CompleteTransfer).expect("leave");
+    let cmds = media_since(&w, mark);
+    assert!(cmds.contains(&MediaCommand::Unmix { room: 1 }), "{cmds:?}");
+    assert!(cmds.contains(&MediaCommand::Bridge { a: c, b: t }));
+    let _ = a;
+    hang_up(&mut w, c);
+    w.advance(secs(20));
+    w.assert_idle();
+}
+
+#[test]
+fn the_third_partys_hold_button_in_a_conference_leaves_the_other_two_talking() {
+    let mut w = office();
+    let (c, a) = connected(&mut w);
+    bar(
+        &mut w,
+        "8001",
+        Control::Consult(Party::Agent("8002".into())),
+    )
+    .expect("consult");
+    let (t, _) = last_invite(&w);
+    answer(&mut w, t);
+    bar(&mut w, "8001", Control::Conference).expect("conference");
+    let mut hold = audio(6002, PCMA);
+    hold.direction = Direction::SendOnly;
+    let mark = w.log.len();
+    w.sip(SipEvent::Reoffer {
+        leg: t,
+        offer: hold,
+    });
+    let cmds = media_since(&w, mark);
+    assert!(
+        cmds.contains(&MediaCommand::Bridge { a: c, b: a }),
+        "{cmds:?}"
+    );
+    hang_up(&mut w, c);
+    w.advance(secs(20));
+    w.assert_idle();
+}

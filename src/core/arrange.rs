@@ -48,19 +48,6 @@ pub(super) fn plan(call: &Call, voice: &Voice) -> Plan {
         plan.sounds.insert(agent, music);
         return plan;
     }
-    // A phone's own hold button: its side neither sends nor hears; the other side
-    // hears music.
-    let held =
-        |leg: LegId| (leg == call.a && call.a_media.held) || (leg == call.b && call.b_media.held);
-    if held(agent) {
-        plan.sounds.insert(customer, music.clone());
-    }
-    if held(customer) {
-        plan.sounds.insert(agent, music.clone());
-    }
-    if held(agent) || held(customer) {
-        return plan;
-    }
     let mut hears: Vec<(LegId, Vec<LegId>)> = Vec::new();
     match call.third.as_ref() {
         Some(third) if third.answered && third.joined => {
@@ -69,12 +56,12 @@ pub(super) fn plan(call: &Call, voice: &Voice) -> Plan {
             hears.push((third.leg, vec![customer, agent]));
         }
         Some(third) if third.answered => {
-            plan.sounds.insert(customer, music);
+            plan.sounds.insert(customer, music.clone());
             hears.push((agent, vec![third.leg]));
             hears.push((third.leg, vec![agent]));
         }
         Some(_) => {
-            plan.sounds.insert(customer, music);
+            plan.sounds.insert(customer, music.clone());
             plan.sounds.insert(agent, voice.tone("ringback"));
         }
         None => {
@@ -101,6 +88,27 @@ pub(super) fn plan(call: &Call, voice: &Voice) -> Plan {
         }
         hears.push((w.leg, talking));
     }
+    // A phone's own hold button: its side neither sends nor hears. Whoever is left
+    // hearing nobody (the other side of a two-party call) hears music instead.
+    let held = |leg: LegId| {
+        (leg == call.a && call.a_media.held)
+            || (leg == call.b && call.b_media.held)
+            || call
+                .third
+                .as_ref()
+                .is_some_and(|t| t.leg == leg && t.media.held)
+    };
+    hears.retain(|(leg, _)| !held(*leg));
+    for (_, heard) in &mut hears {
+        heard.retain(|l| !held(*l));
+    }
+    let watcher = call.watcher.as_ref().map(|w| w.leg);
+    for (leg, heard) in &hears {
+        if heard.is_empty() && Some(*leg) != watcher {
+            plan.sounds.insert(*leg, music.clone());
+        }
+    }
+    hears.retain(|(leg, heard)| !heard.is_empty() || Some(*leg) == watcher);
     plan.hears = hears;
     plan
 }

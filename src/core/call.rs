@@ -110,8 +110,10 @@ pub struct Call {
     /// The agent whose phone placed the call (A) or is rung or talking (B).
     pub agent_a: Option<AgentId>,
     pub agent_b: Option<AgentId>,
-    /// `agent_b` was offered this call (a queue, an IVR transfer) rather than rung
-    /// on their own phone's account: its end is after-call work, not a return.
+    /// The agent on the agent side (`agent()`: B for calls that came in, A for
+    /// click-to-call) was offered this call (a queue, a transfer, a takeover) rather
+    /// than rung on their own phone's account: its end is after-call work, not a
+    /// return.
     pub agent_b_offered: bool,
     /// The queue the call came through: its agent goes to that group's wrap-up.
     pub queue_group: Option<GroupId>,
@@ -245,6 +247,15 @@ impl Call {
         match self.customer {
             Side::A => self.agent_b,
             Side::B => self.agent_a,
+        }
+    }
+
+    /// The agent on the customer's side (an agent's phone calling in, or the party who
+    /// stays after the other side's REFER).
+    pub fn customer_agent(&self) -> Option<AgentId> {
+        match self.customer {
+            Side::A => self.agent_a,
+            Side::B => self.agent_b,
         }
     }
 

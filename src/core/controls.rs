@@ -17,7 +17,7 @@ use super::held::Held;
 use super::ids::{AgentId, CallId, GroupId, LegId};
 use super::ivr::{Session, builtin};
 use super::msg::{CallEventKind, HangupBy, MediaCommand, SipCommand, StoreOp, Target};
-use super::switchboard::{Switchboard, VIP_PRIORITY};
+use super::switchboard::{Switchboard, Timer, VIP_PRIORITY};
 
 /// Callers transferred into a queue go ahead of every new caller, VIPs included.
 pub(super) const TRANSFER_PRIORITY: u8 = VIP_PRIORITY + 1;
@@ -276,8 +276,36 @@ impl Switchboard {
                 let target = self
                     .dialable(number)
                     .ok_or_else(|| CommandError::BadNumber(number.clone()))?;
+                // An agent's own phone: a transfer to that agent, rung there.
+                if let (Some(agent), Target::Device(_)) = (self.agent_at(&target)?, &target) {
+                    let endpoint = acd::Endpoint {
+                        target,
+                        mode: super::directory::AnswerMode::Device,
+                        fallback: false,
+                    };
+                    return Ok(Destination::Agent(agent, endpoint, number.clone()));
+                }
                 Ok(Destination::Number(target, number.clone()))
             }
+        }
+    }
+
+    /// The logged-in agent whose phone `target` is, who must then be idle; `None`
+    /// for a phone no logged-in agent answers on, or an outside number.
+    pub(super) fn agent_at(&self, target: &Target) -> Result<Option<AgentId>, CommandError> {
+        let Target::Device(device) = target else {
+            return Ok(None);
+        };
+        let Some(agent) = self.directory.agent_of_device(*device) else {
+            return Ok(None);
+        };
+        match self.agents.state(agent.id) {
+            AgentState::Offline => Ok(None),
+            AgentState::Idle => Ok(Some(agent.id)),
+            state => Err(CommandError::NotFree {
+                agent: agent.number.clone(),
+                state: state.chinese().to_string(),
+            }),
         }
     }
 
@@ -384,8 +412,15 @@ impl Switchboard {
         let customer = call.customer_leg();
         let agent_leg = call.agent_leg();
         let mut gone = vec![agent_leg];
-        gone.extend(call.third.as_ref().map(|t| t.leg));
-        gone.extend(call.watcher.as_ref().map(|t| t.leg));
+        for extra in [call.third.as_ref(), call.watcher.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            gone.push(extra.leg);
+            self.timers
+                .remove(&(extra.deadline, Timer::Extra(extra.leg)));
+        }
+        self.timers.retain(|(_, t)| *t != Timer::Verify(id));
         for leg in gone {
             if self.legs.remove(&leg).is_some() {
                 self.sip(SipCommand::Hangup { leg });
@@ -416,6 +451,7 @@ impl Switchboard {
             }
         };
         let agent = call.agent();
+        let staying = call.customer_agent().filter(|a| Some(*a) != agent);
         let offered = call.agent_b_offered;
         let queue = call.queue_group;
         let extras: Vec<AgentId> = [call.third.as_ref(), call.watcher.as_ref()]
@@ -423,7 +459,7 @@ impl Switchboard {
             .flatten()
             .filter_map(|e| e.agent)
             .collect();
-        let w = Held::resumed(
+        let mut w = Held::resumed(
             now,
             call.record,
             call.next_seq,
@@ -432,14 +468,14 @@ impl Switchboard {
             offer,
             call.language,
         );
+        // An agent on the customer's side (a colleague who was called and stays)
+        // keeps their state with this call until it ends.
+        w.caller_agent = staying;
         self.held.insert(id, w);
         match agent {
             Some(agent) if offered => self.agent_call_ended(now, agent, queue, id),
             Some(agent) => self.release_personal(now, agent, id),
             None => {}
-        }
-        if let Some(agent) = call.agent_a.filter(|a| Some(*a) != agent) {
-            self.release_personal(now, agent, id);
         }
         for agent in extras {
             self.release_personal(now, agent, id);
@@ -553,10 +589,9 @@ impl Switchboard {
             self.sip(SipCommand::ReferOutcome { leg, code: 481 });
             return;
         };
-        let answered = self
-            .calls
-            .get(&id2)
-            .is_some_and(|c| c.phase == Phase::Answered && c.third.is_none());
+        let answered = self.calls.get(&id2).is_some_and(|c| {
+            c.phase == Phase::Answered && c.third.is_none() && c.verifying.is_none()
+        });
         if !answered {
             self.sip(SipCommand::ReferOutcome { leg, code: 481 });
             return;
@@ -582,7 +617,21 @@ impl Switchboard {
             || self.describe_target(&far_target),
             |a| format!("agent {}", a.number),
         );
-        // The second call ends for the phone; its far end moves to the first call.
+        // The second call ends for the phone; its far end moves to the first call. A
+        // supervisor on it leaves with it.
+        if let Some(w) = call2.watcher.take() {
+            self.timers.remove(&(w.deadline, Timer::Extra(w.leg)));
+            if self.legs.remove(&w.leg).is_some() {
+                self.sip(SipCommand::Hangup { leg: w.leg });
+                self.media(MediaCommand::Close { leg: w.leg });
+            }
+            if let Some(agent) = w.agent {
+                self.release_personal(now, agent, id2);
+            }
+        }
+        if matches!(call2.links, Links::Mix(_)) {
+            self.media(MediaCommand::Unmix { room: id2.0 as u64 });
+        }
         self.legs.remove(&far);
         for l in [other] {
             if self.legs.remove(&l).is_some() {
@@ -620,6 +669,7 @@ impl Switchboard {
                 call.a = far;
                 call.a_media = far_media;
                 call.agent_a = far_agent;
+                call.agent_b_offered = far_agent.is_some();
             }
         }
         if call.record.agent.is_none() || leaving_agent.is_some() {

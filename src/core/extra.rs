@@ -55,7 +55,10 @@ impl Switchboard {
                 let target = self
                     .dialable(n)
                     .ok_or_else(|| CommandError::BadNumber(n.clone()))?;
-                (target, None, n.clone())
+                // An agent's extension is that agent: not offered queue calls while
+                // consulted, and not consulted while on another call.
+                let agent = self.agent_at(&target)?;
+                (target, agent, n.clone())
             }
         };
         let leg = self.ring_extra(now, id, target, agent, label.clone(), Watch::Barge);
@@ -153,7 +156,11 @@ impl Switchboard {
                     .and_then(|c| c.extra_mut(leg))
                     .map(|e| super::switchboard::apply_reoffer(&mut e.media, &offer));
                 if let Some(outcome) = outcome {
+                    let hold_changed = outcome.hold_changed.is_some();
                     self.finish_reoffer(leg, outcome);
+                    if hold_changed {
+                        self.arrange(id);
+                    }
                 }
             }
             SipEvent::Refer { .. } => self.sip(SipCommand::ReferOutcome { leg, code: 403 }),
@@ -415,12 +422,17 @@ impl Switchboard {
                 call.a = third.leg;
                 call.a_media = third.media;
                 call.agent_a = third.agent;
+                call.agent_b_offered = third.agent.is_some();
             }
         }
         if third.agent.is_some() {
             call.record.agent = third.agent;
         }
+        let mixed = matches!(call.links, Links::Mix(_));
         call.links = Links::None;
+        if mixed {
+            self.media(MediaCommand::Unmix { room: id.0 as u64 });
+        }
         if self.legs.remove(&leaving).is_some() {
             self.sip(SipCommand::Hangup { leg: leaving });
             self.media(MediaCommand::Close { leg: leaving });

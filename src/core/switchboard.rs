@@ -1068,15 +1068,16 @@ impl Switchboard {
         }
         call.record.hold_secs = u32::try_from(call.hold_total.as_secs()).unwrap_or(u32::MAX);
         call.close(now.wall, by, cause, code);
-        let (agent_a, agent_b, queue) = (call.agent_a, call.agent_b, call.queue_group);
+        let (agent_side, customer_side) = (call.agent(), call.customer_agent());
+        let queue = call.queue_group;
         let offered = call.agent_b_offered;
         self.store(StoreOp::Call(Box::new(call.record)));
-        match agent_b {
+        match agent_side {
             Some(agent) if offered => self.agent_call_ended(now, agent, queue, id),
             Some(agent) => self.release_personal(now, agent, id),
             None => {}
         }
-        if let Some(agent) = agent_a {
+        if let Some(agent) = customer_side.filter(|a| Some(*a) != agent_side) {
             self.release_personal(now, agent, id);
         }
         for agent in extras.into_iter().filter_map(|(_, a)| a) {
@@ -1177,7 +1178,7 @@ pub(super) struct Reoffered {
     /// The peer's new address (and the codec and DTMF type to use there).
     moved: Option<(SocketAddr, Codec, Option<u8>)>,
     /// The leg went on hold (`true`) or came off it (`false`).
-    hold_changed: Option<bool>,
+    pub(super) hold_changed: Option<bool>,
 }
 
 /// Take a re-INVITE's offer into `media`: hold (sendonly, inactive, or the old
