@@ -1250,3 +1250,40 @@ fn the_third_partys_hold_button_in_a_conference_leaves_the_other_two_talking() {
     w.advance(secs(20));
     w.assert_idle();
 }
+
+#[test]
+fn at_the_disk_floor_new_calls_are_not_recorded_and_running_ones_go_on() {
+    let mut w = office();
+    let (c, _) = connected(&mut w);
+    assert!(w.row(1).recording.is_some());
+    w.board.pause_recording(true);
+    bar(
+        &mut w,
+        "8001",
+        Control::Transfer(Party::Agent("8002".into())),
+    )
+    .expect("transfer");
+    let (b, _) = last_invite(&w);
+    let mark = w.log.len();
+    answer(&mut w, b);
+    assert!(
+        media_since(&w, mark).contains(&MediaCommand::RecordOthers {
+            a: c,
+            others: vec![b]
+        }),
+        "the running recording follows the customer"
+    );
+    let (other, sent) = w.invite(
+        CallSource::Trunk(CARRIER),
+        "13700000000",
+        SERVICE_NUMBER,
+        Some(audio(4100, PCMA)),
+    );
+    answer(&mut w, invites(&sent)[0].0);
+    assert!(w.row(2).recording.is_none(), "a new call is not recorded");
+    w.board.pause_recording(false);
+    hang_up(&mut w, other);
+    hang_up(&mut w, c);
+    w.advance(secs(30));
+    w.assert_idle();
+}

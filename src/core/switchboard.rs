@@ -106,6 +106,8 @@ pub struct Switchboard {
     pub(super) voice: Voice,
     /// Calls finished and their talk time, per group, for the expected wait.
     pub(super) handle_stats: HashMap<GroupId, (u32, Duration)>,
+    /// The disk is at its floor: calls answered now are not recorded.
+    recording_paused: bool,
     next_call: i64,
     next_leg: u64,
     next_play: u64,
@@ -128,6 +130,7 @@ impl Switchboard {
             agents: AgentBook::default(),
             rr_last: HashMap::new(),
             handle_stats: HashMap::new(),
+            recording_paused: false,
             next_leg: 1,
             next_play: 0,
             outputs: VecDeque::new(),
@@ -211,6 +214,22 @@ impl Switchboard {
     pub fn agent_state(&self, number: &str) -> Option<AgentState> {
         let agent = self.directory.agent_by_number(number)?;
         Some(self.agents.state(agent.id))
+    }
+
+    /// Stop (or start again) recording calls answered from now on, because the disk
+    /// reached its floor (retention's alarm). Calls being recorded carry on.
+    pub fn pause_recording(&mut self, paused: bool) {
+        if self.recording_paused != paused {
+            log::warn!(
+                "recording of new calls {}",
+                if paused {
+                    "paused: the disk is at its floor"
+                } else {
+                    "resumed"
+                }
+            );
+        }
+        self.recording_paused = paused;
     }
 
     /// Legs still known (for tests to check nothing leaked).
@@ -828,13 +847,13 @@ impl Switchboard {
     /// The call is bridged: record it if recording is on, and write the row.
     pub(super) fn start_recording(&mut self, now: Now, id: CallId) {
         let (absolute, relative) = self.recording_path(id, now);
-        let record = self.config.record;
+        let record = self.config.record && !self.recording_paused;
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
         let mut line = None;
         let (customer, agent) = (call.customer_leg(), call.agent_leg());
-        if record && call.record.recording.is_some() {
+        if self.config.record && call.record.recording.is_some() {
             // A customer back from a transfer: their recording goes on.
             call.recording_leg = Some(customer);
             call.rec_others = vec![agent];
