@@ -15,6 +15,11 @@ BIN := $(TARGET_DIR)/release/callbox
 BUILD_PKGS := libsofia-sip-ua-dev libclang-dev libsystemd-dev pkg-config build-essential
 # Real peers the tests run against: sipp, a softphone, audio tools.
 TEST_PKGS := sip-tester baresip sox libsox-fmt-all espeak-ng
+# Building the .deb (make deb).
+DEB_PKGS := dpkg-dev debhelper fakeroot
+# tests/package.rs: builds, lints and installs the .deb in a Debian 12 chroot, and
+# checks the unit with systemd-analyze.
+TEST_PKGS += $(DEB_PKGS) lintian debootstrap systemd
 
 # apt needs root; use sudo only when we are not root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -33,7 +38,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: deps test-deps cargo build run test bench clean
+.PHONY: deps test-deps cargo build run test bench clean deb
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -61,6 +66,26 @@ test: test-deps cargo
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
+
+# The Debian package: $(DEB_OUT)/callbox_<version>_<arch>.deb. dpkg-buildpackage runs
+# on a copy of debian/, sounds/ and the docs under $(DEB_OUT)/build, so the tree
+# gets no build leftovers. CALLBOX_BIN=path packages that binary instead of the
+# release build (tests/package.rs passes its own).
+DEB_OUT ?= $(TARGET_DIR)/deb
+CALLBOX_BIN ?=
+DEB_STAGE = $(DEB_OUT)/build/callbox
+deb: deps cargo $(if $(CALLBOX_BIN),,build)
+	$(call apt_install,$(DEB_PKGS))
+	rm -rf $(DEB_OUT)/build
+	mkdir -p $(DEB_STAGE)/docs
+	cp -r debian sounds README.md $(DEB_STAGE)/
+	cp docs/configuration.md $(DEB_STAGE)/docs/
+	cd $(DEB_STAGE) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	  CALLBOX_BIN=$(abspath $(or $(CALLBOX_BIN),$(BIN))) dpkg-buildpackage --no-sign -b
+	rm -f $(DEB_OUT)/callbox_*.deb
+	mv $(DEB_OUT)/build/callbox_*.deb $(DEB_OUT)/
+	rm -rf $(DEB_OUT)/build
+	@ls $(DEB_OUT)/callbox_*.deb
 
 bench: test-deps cargo
 	$(CARGO) bench --bench capacity
