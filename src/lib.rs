@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod heartbeat;
 pub mod media;
 pub mod sip;
 pub mod store;

@@ -476,3 +476,49 @@ fn an_agents_calls_are_listed_newest_first_and_today_only_on_request() {
         assert!(error.contains(names), "{args:?} names {names}: {out}");
     }
 }
+
+#[test]
+fn backup_and_restore_name_what_is_wrong_with_their_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = office(dir.path());
+    let (code, out) = callbox(&config, &["backup"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("usage: callbox backup PATH [--recordings]"),
+        "{out}"
+    );
+    let (code, out) = callbox(&config, &["backup", "a", "b"]);
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = callbox(&config, &["backup", "a", "--all"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("unknown option --all"), "{out}");
+    let (code, out) = callbox(
+        &config,
+        &["restore", dir.path().join("nowhere").to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not a usable backup: no such file"), "{out}");
+
+    // Without a daemon a backup is taken all the same, and restores.
+    let to = dir.path().join("nightly");
+    let (code, out) = callbox(&config, &["backup", to.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 calls, 0 agents"), "{out}");
+    let (code, out) = callbox(&config, &["backup", to.to_str().unwrap()]);
+    assert_eq!(code, 0, "a second backup replaces the first: {out}");
+    let (code, out) = callbox(&config, &["restore", to.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let store = Store::open(&dir.path().join("var/callbox.db")).unwrap();
+    assert_eq!(store.load_directory("9").unwrap().groups[0].name, "售前");
+
+    // A backup of a data dir that has no database is refused, and creates none.
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(
+        &empty,
+        format!("data_dir = {:?}\n", dir.path().join("none")),
+    )
+    .unwrap();
+    let (code, out) = callbox(&empty, &["backup", to.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!dir.path().join("none/callbox.db").exists());
+}

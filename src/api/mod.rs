@@ -1,5 +1,6 @@
-//! The api room: HTTP for people and scripts: `GET /health`, and agent control under
-//! `/api/v1/agents` (see `agents.rs`).
+//! The api room: HTTP for people and scripts: `GET /health`, agent control under
+//! `/api/v1/agents` (see `agents.rs`), and the daemon's log level at
+//! `/api/v1/log-level` (loopback only, like agent control).
 //!
 //! It owns the HTTP listener and its thread, and is the only room that knows HTTP or
 //! JSON: other rooms hand it plain values ([`Status`]) and it renders them. It must
@@ -8,7 +9,8 @@
 //!
 //! The tricky part is shutdown: tiny_http's `recv` blocks, so `ApiHandle::shutdown`
 //! marks the stop and unblocks the server, and the loop tells that wake-up apart from
-//! an accept error (which it logs and survives).
+//! an accept error (which it logs and survives). It waits at most a quarter second at
+//! a time, so its heartbeat (for the systemd watchdog) moves while idle.
 
 mod agents;
 mod call_log;
@@ -18,8 +20,8 @@ mod error;
 mod routes;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,9 @@ use crossbeam_channel::Sender;
 pub use agents::CommandRequest;
 pub use error::ApiError;
 
+/// The longest the server waits for a request before its heartbeat ticks again.
+const HEARTBEAT_WAKE: Duration = Duration::from_millis(250);
+
 /// What `/health` reports, updated by the daemon as things change.
 #[derive(Debug)]
 pub struct Status {
@@ -35,8 +40,22 @@ pub struct Status {
     pub devices_registered: AtomicUsize,
     pub callers_waiting: AtomicUsize,
     pub agents_logged_in: AtomicUsize,
+    /// Conditions an operator must act on (`/health`'s `alarms`), by name; raised and
+    /// cleared by the thread that watches the condition.
+    alarms: Mutex<Vec<Alarm>>,
+    /// Set while the disk floor keeps new calls from being recorded.
+    recording_paused: AtomicBool,
     started_at: Instant,
     version: &'static str,
+}
+
+/// A condition an operator must act on, as `/health` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Alarm {
+    /// A stable name for scripts (`recording_stopped`).
+    pub name: &'static str,
+    /// What is wrong and what to do, in words.
+    pub message: String,
 }
 
 impl Status {
@@ -47,6 +66,8 @@ impl Status {
             devices_registered: AtomicUsize::new(0),
             callers_waiting: AtomicUsize::new(0),
             agents_logged_in: AtomicUsize::new(0),
+            alarms: Mutex::new(Vec::new()),
+            recording_paused: AtomicBool::new(false),
             started_at: Instant::now(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -66,6 +87,41 @@ impl Status {
 
     pub fn set_agents_logged_in(&self, n: usize) {
         self.agents_logged_in.store(n, Ordering::Relaxed);
+    }
+
+    /// Raises the alarm `name` (or replaces its message).
+    pub fn raise_alarm(&self, name: &'static str, message: String) {
+        let mut alarms = self.alarms.lock().unwrap_or_else(|p| p.into_inner());
+        match alarms.iter_mut().find(|a| a.name == name) {
+            Some(alarm) => alarm.message = message,
+            None => alarms.push(Alarm { name, message }),
+        }
+    }
+
+    /// Clears the alarm `name`; true if it was raised.
+    pub fn clear_alarm(&self, name: &str) -> bool {
+        let mut alarms = self.alarms.lock().unwrap_or_else(|p| p.into_inner());
+        let before = alarms.len();
+        alarms.retain(|a| a.name != name);
+        alarms.len() != before
+    }
+
+    /// The alarms raised now, oldest first.
+    pub fn alarms(&self) -> Vec<Alarm> {
+        self.alarms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Stops (true) or resumes (false) recording new calls: the disk floor's switch.
+    pub fn set_recording_paused(&self, paused: bool) {
+        self.recording_paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// True while new calls must not be recorded for want of disk space.
+    pub fn recording_paused(&self) -> bool {
+        self.recording_paused.load(Ordering::Relaxed)
     }
 
     pub fn version(&self) -> &'static str {
@@ -160,8 +216,12 @@ fn serve(
     stopping: &AtomicBool,
 ) {
     loop {
-        match server.recv() {
-            Ok(request) => routes::handle(request, status, commands, log),
+        crate::heartbeat::tick(crate::heartbeat::Loop::Http);
+        // The timeout wakes an idle server so its heartbeat still moves.
+        match server.recv_timeout(HEARTBEAT_WAKE) {
+            Ok(Some(request)) => routes::handle(request, status, commands, log),
+            Ok(None) if stopping.load(Ordering::SeqCst) => break,
+            Ok(None) => {}
             Err(_) if stopping.load(Ordering::SeqCst) => break,
             // An accept failure (out of file descriptors, a reset connection) ends
             // one connection, not the server.

@@ -45,6 +45,7 @@ struct Health<'a> {
     callers_waiting: usize,
     agents_logged_in: usize,
     uptime_secs: u64,
+    alarms: Vec<super::Alarm>,
 }
 
 #[derive(Serialize)]
@@ -101,7 +102,11 @@ pub fn route(
     let url = asked.url;
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let calls = path == "/api/v1/calls";
-    if let Some(rest) = path.strip_prefix("/api/v1/agents").or(calls.then_some("")) {
+    let log_level = path == "/api/v1/log-level";
+    if let Some(rest) = path
+        .strip_prefix("/api/v1/agents")
+        .or((calls || log_level).then_some(""))
+    {
         if !rest.is_empty() && !rest.starts_with('/') {
             return error(404, "not found", None);
         }
@@ -126,6 +131,9 @@ pub fn route(
         if calls {
             return super::calls::dial_route(asked.method.as_str(), asked.body, commands);
         }
+        if log_level {
+            return log_level_route(asked.method, asked.body);
+        }
         let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
         if let [agent, "calls"] = parts.as_slice() {
             if *asked.method != Method::Get {
@@ -147,6 +155,7 @@ pub fn route(
                 callers_waiting: status.callers_waiting.load(Ordering::Relaxed),
                 agents_logged_in: status.agents_logged_in.load(Ordering::Relaxed),
                 uptime_secs: status.uptime().as_secs(),
+                alarms: status.alarms(),
             },
         ),
         ("/health", _) => Answer {
@@ -154,6 +163,59 @@ pub fn route(
             ..error(405, "method not allowed", None)
         },
         _ => error(404, "not found", None),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogLevelBody {
+    level: String,
+}
+
+#[derive(Serialize)]
+struct LogLevelAnswer {
+    level: String,
+}
+
+fn level_answer(level: log::LevelFilter) -> Answer {
+    Answer::json(
+        200,
+        &LogLevelAnswer {
+            level: level.to_string().to_ascii_lowercase(),
+        },
+    )
+}
+
+/// `GET|POST /api/v1/log-level`: the daemon's log level now, or a new one
+/// (`{"level":"debug"}`), in effect at once and until the next start.
+fn log_level_route(method: &Method, body: &str) -> Answer {
+    match method {
+        Method::Get => level_answer(log::max_level()),
+        Method::Post => {
+            let asked: LogLevelBody = match super::agents::parse_body(body, "") {
+                Ok(b) => b,
+                Err(answer) => return answer,
+            };
+            let level = match asked.level.parse::<log::LevelFilter>() {
+                Ok(level) if level != log::LevelFilter::Off => level,
+                _ => {
+                    return error(
+                        400,
+                        "expected \"error\", \"warn\", \"info\", \"debug\" or \"trace\"",
+                        Some("level"),
+                    );
+                }
+            };
+            let before = log::max_level();
+            log::set_max_level(level);
+            // Said at warn so that it shows whatever the new level is.
+            log::warn!("api: log level {before} -> {level}");
+            level_answer(level)
+        }
+        _ => Answer {
+            allow: Some("GET, POST"),
+            ..error(405, "method not allowed", None)
+        },
     }
 }
 
@@ -262,6 +324,44 @@ mod tests {
         assert_eq!(
             get(&Method::Get, "/api/v1/agentsx", true, &status).code,
             404
+        );
+    }
+
+    #[test]
+    fn the_log_level_is_read_and_set_with_bad_levels_named() {
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let status = Status::new();
+        let ask = |method: &Method, body: &str| {
+            let asked = Asked {
+                method,
+                url: "/api/v1/log-level",
+                body,
+                local: true,
+                host: Some("127.0.0.1:8080"),
+                content_type: Some("application/json"),
+            };
+            route(&asked, &status, &tx, &CallLog::none())
+        };
+        let before = log::max_level();
+        let set = ask(&Method::Post, r#"{"level":"Debug"}"#);
+        assert_eq!((set.code, set.body.as_str()), (200, r#"{"level":"debug"}"#));
+        assert_eq!(log::max_level(), log::LevelFilter::Debug);
+        assert_eq!(ask(&Method::Get, "").body, r#"{"level":"debug"}"#);
+        for bad in [
+            r#"{"level":"loud"}"#,
+            r#"{"level":"off"}"#,
+            "{}",
+            r#"{"lvl":"info"}"#,
+        ] {
+            let r = ask(&Method::Post, bad);
+            assert_eq!(r.code, 400, "{bad}: {}", r.body);
+            assert!(r.body.contains(r#""field":"l"#), "{bad}: {}", r.body);
+        }
+        assert_eq!(ask(&Method::Delete, "").code, 405);
+        log::set_max_level(before);
+        assert_eq!(
+            get(&Method::Get, "/api/v1/log-level", false, &status).code,
+            403
         );
     }
 

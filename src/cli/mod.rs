@@ -11,8 +11,11 @@
 mod admin;
 mod args;
 mod controls;
+mod doctor;
 mod ivr;
 mod live;
+mod log_level;
+mod ops;
 mod prompts;
 
 use crate::config::Config;
@@ -51,7 +54,13 @@ pub const USAGE: &str =
   customer pin NUMBER DIGITS|--clear   the customer's verification PIN (4-12 digits)
   audit [--limit N]               who supervised which call, newest first
   busy-reasons REASON...          the busy reasons agents choose from
-  why call ID                     the call's trail: who was offered it, and why";
+  why call ID                     the call's trail: who was offered it, and why
+  backup PATH [--recordings]      copy the database (and recordings) into the directory
+                                  PATH while callbox runs
+  restore PATH                    put a backup back (callbox must be stopped); the
+                                  replaced database is kept as callbox.db.before-restore
+  doctor                          check ports, trunks, phones, disk, clock, database
+  log-level [error|warn|info|debug|trace]   the running daemon's log level (read or set)";
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +72,9 @@ pub enum CliError {
     Daemon(#[from] crate::api::client::ClientError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The command ran and found something wrong (doctor's fails, a running daemon).
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Is `command` one of these?
@@ -79,6 +91,10 @@ pub fn handles(command: &str) -> bool {
             | "customer"
             | "busy-reasons"
             | "audit"
+            | "log-level"
+            | "backup"
+            | "restore"
+            | "doctor"
     )
 }
 
@@ -99,6 +115,7 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
         ("agent", "calls") => controls::agent_calls(config, tail),
         ("agent", "supervisor") => controls::supervisor(config, tail),
         ("audit", _) => controls::audit(config, rest),
+        ("log-level", _) => log_level::run(config, rest),
         ("busy-reasons", _) => admin::busy_reasons(config, rest),
         ("agent", "login" | "logout" | "state" | "mode") => live::control(config, sub, tail),
         ("group", "add") => admin::add_group(config, tail),
@@ -112,6 +129,9 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
         ("prompt", "reset") => prompts::reset(config, tail),
         ("customer", "vip") => prompts::vip(config, tail),
         ("customer", "pin") => controls::customer_pin(config, tail),
+        ("backup", _) => ops::backup(config, rest),
+        ("restore", _) => ops::restore(config, rest),
+        ("doctor", _) => doctor::doctor(config, rest),
         (_, other) => Err(ArgError(format!("unknown command: {command} {other}")).into()),
     }
 }

@@ -3,6 +3,13 @@
 //! It waits on the SIP and media event channels and the next timer, feeds the
 //! switchboard, and carries out what it asks, in order. It is the only place where
 //! the pure core meets real time; everything here is plumbing, no decisions.
+//!
+//! It also paces the daemon's life: after its first turn it calls `on_ready` (every
+//! room is up: systemd's `READY=1`), it ticks its heartbeat every turn and wakes at
+//! least every [`IDLE_WAKE`] so the watchdog sees it alive, and it drains on stop: the
+//! first signal calls `on_stop` (new calls refused, `STOPPING=1`) and lets calls in
+//! progress go on for up to `drain`; when they are all over, the drain runs out or a
+//! second signal comes, the switchboard ends what is left and the loop returns.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,13 +22,15 @@ use crate::core::{
     Command, CommandError, Directory, Input, MediaEvent, Now, Output, Reply, SipCommand, SipEvent,
     Switchboard,
 };
+use crate::heartbeat::{self, Loop};
 use crate::media::MediaHandle;
 use crate::sip::SipHandle;
 use crate::store::StoreWriter;
 
-/// How long the loop sleeps when no timer is due; it bounds how stale the health
-/// figures can get, nothing else.
-const IDLE_WAKE: Duration = Duration::from_secs(1);
+/// The longest the loop sleeps: it bounds how stale the health figures can get and
+/// keeps the heartbeat moving for the watchdog (which checks every half of systemd's
+/// interval, a second at the shortest we expect).
+const IDLE_WAKE: Duration = Duration::from_millis(250);
 
 /// The channels and handles the loop works with.
 pub struct Wiring<'a> {
@@ -30,15 +39,22 @@ pub struct Wiring<'a> {
     pub commands: Receiver<CommandRequest>,
     /// A new directory after an admin change (from the watcher).
     pub reloads: Receiver<Directory>,
+    /// One message per SIGTERM/SIGINT.
     pub stop: Receiver<()>,
     pub sip: &'a SipHandle,
     pub media: &'a MediaHandle,
     pub store: &'a StoreWriter,
     pub status: Arc<Status>,
+    /// How long calls in progress may go on after the first stop signal.
+    pub drain: Duration,
+    /// Called once, after the first turn.
+    pub on_ready: Option<Box<dyn FnOnce() + 'a>>,
+    /// Called once, on the first stop signal, with the calls in progress.
+    pub on_stop: Option<Box<dyn FnOnce(usize) + 'a>>,
 }
 
-/// Run until `stop` fires or a room's channel closes.
-pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
+/// Run until a stop has drained (see the module doc) or a room's channel closes.
+pub fn run(board: &mut Switchboard, mut wiring: Wiring<'_>) {
     let mut replies = Replies::default();
     // A room that went away leaves a closed channel, which is always ready: swap it for
     // one that never is, or the loop would spin.
@@ -48,9 +64,24 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
     while let Some(output) = board.poll_output() {
         carry_out(&wiring, &mut replies, output);
     }
+    // Set by the first stop signal: when the calls left are ended.
+    let mut drain_until: Option<Instant> = None;
     loop {
+        heartbeat::tick(Loop::Board);
         let now = Instant::now();
-        let wake = board.poll_timeout().unwrap_or(now + IDLE_WAKE).max(now);
+        let mut wake = board
+            .poll_timeout()
+            .map_or(now + IDLE_WAKE, |t| t.min(now + IDLE_WAKE));
+        if let Some(until) = drain_until {
+            wake = wake.min(until);
+        }
+        if wiring.on_ready.is_some() {
+            // The first turn: nothing to wait for before saying we are up.
+            wake = now;
+        }
+        let wake = wake.max(now);
+        // Retention sets this when the disk reaches its floor (and clears it).
+        board.pause_recording(wiring.status.recording_paused());
         let input = select! {
             recv(wiring.sip_events) -> event => match event {
                 Ok(event) => Input::Sip(event),
@@ -86,18 +117,41 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
                     continue;
                 }
             },
-            recv(wiring.stop) -> _ => {
-                board.shutdown(real_now());
-                while let Some(output) = board.poll_output() {
-                    carry_out(&wiring, &mut replies, output);
+            recv(wiring.stop) -> signal => {
+                let calls = board.active_calls();
+                if drain_until.is_some() || signal.is_err() {
+                    log::warn!("stopping now: ending {calls} call(s) in progress");
+                    return finish(board, &wiring, &mut replies);
                 }
-                return;
+                log::info!(
+                    "stopping: new calls are refused; {calls} call(s) in progress may go on for up to {} s",
+                    wiring.drain.as_secs()
+                );
+                drain_until = Some(Instant::now() + wiring.drain);
+                if let Some(on_stop) = wiring.on_stop.take() {
+                    on_stop(calls);
+                }
+                Input::Timeout
             }
             recv(crossbeam_channel::at(wake)) -> _ => Input::Timeout,
         };
         board.handle(real_now(), input);
         while let Some(output) = board.poll_output() {
             carry_out(&wiring, &mut replies, output);
+        }
+        if let Some(until) = drain_until {
+            let calls = board.active_calls();
+            if calls == 0 {
+                log::info!("stopping: no call left");
+                return finish(board, &wiring, &mut replies);
+            }
+            if Instant::now() >= until {
+                log::info!("stopping: the drain time is up; ending {calls} call(s)");
+                return finish(board, &wiring, &mut replies);
+            }
+        }
+        if let Some(on_ready) = wiring.on_ready.take() {
+            on_ready();
         }
         wiring.status.set_calls_active(board.active_calls());
         wiring
@@ -106,6 +160,16 @@ pub fn run(board: &mut Switchboard, wiring: Wiring<'_>) {
         wiring.status.set_callers_waiting(board.callers_waiting());
         wiring.status.set_agents_logged_in(board.agents_logged_in());
     }
+}
+
+/// Ends every call left (rows closed, BYEs sent, recordings closed) and carries out
+/// what that takes.
+fn finish(board: &mut Switchboard, wiring: &Wiring<'_>, replies: &mut Replies) {
+    board.shutdown(real_now());
+    while let Some(output) = board.poll_output() {
+        carry_out(wiring, replies, output);
+    }
+    wiring.status.set_calls_active(board.active_calls());
 }
 
 /// The reply channels of commands in the switchboard's hands, by command id.

@@ -1,17 +1,35 @@
 //! Wiring: opens the store, starts the rooms on their threads, and runs the
-//! switchboard's loop until a signal asks it to stop.
+//! switchboard's loop until a signal asks it to stop; and the daemon's life under
+//! systemd.
 //!
-//! Start-up order matters: the store first (the directory comes from it), then
-//! media, then SIP (which may hand us calls at once), then HTTP. Shutdown is the
-//! reverse, so no room is left sending to one that has gone.
+//! Start-up order matters: the store first (the directory comes from it; recordings
+//! cut by a crash are repaired and the calls they belong to closed as interrupted),
+//! then media, then SIP (which may hand us calls at once), then HTTP. `READY=1` goes
+//! to systemd after the switchboard's first turn (`notify.rs`), and a watchdog thread
+//! pings systemd only while every loop's heartbeat moves (`crate::heartbeat`).
+//!
+//! Shutdown: the first SIGTERM or SIGINT stops new calls (503) and lets calls in
+//! progress go on for up to `shutdown.drain_secs`; a second signal, or the end of the
+//! drain, ends them (rows closed, BYEs sent). Then the rooms stop in reverse order,
+//! so no room is left sending to one that has gone, and the recordings the media
+//! room finalised on its way out are written to the store last.
+//!
+//! Files: `board_loop` (the switchboard's driver), `watch` (directory reloads),
+//! `logger` and `journal` (stderr lines, or journal entries with fields), `notify`
+//! and `heartbeat` (systemd), `retention` (old recordings and the disk floor).
 
 mod board_loop;
+
+mod journal;
 pub mod logger;
+mod notify;
+mod retention;
 mod watch;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::bounded;
@@ -72,6 +90,7 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         None => None,
     };
     let directory = store.load_directory(&config.sip.outbound_prefix)?;
+    repair_recordings(&mut store)?;
     let interrupted = store.close_interrupted_calls(chrono::Utc::now())?;
     if interrupted > 0 {
         log::warn!("closed {interrupted} call(s) cut by the previous stop as interrupted");
@@ -132,6 +151,7 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
 
     let (reload_tx, reload_rx) = bounded(4);
     let (watch_stop_tx, watch_stop_rx) = bounded::<()>(1);
+    let retention = retention::spawn(&config, &db_path, status.clone())?;
     let watcher = watch::spawn(
         &db_path,
         config.sip.outbound_prefix.clone(),
@@ -139,7 +159,7 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         watch_stop_rx,
     )?;
 
-    let (stop_tx, stop_rx) = bounded(1);
+    let (stop_tx, stop_rx) = bounded(4);
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,
@@ -148,12 +168,29 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
-                log::info!("signal {signal}: stopping");
-                let _ = stop_tx.send(());
+            // The first signal starts the drain, the second ends it.
+            for (n, signal) in signals.forever().enumerate() {
+                let again = if n == 0 { "" } else { " again" };
+                log::info!("signal {signal}{again}: stopping");
+                // A full queue already holds a stop; a closed one has nobody to stop.
+                if let Err(crossbeam_channel::TrySendError::Disconnected(_)) = stop_tx.try_send(())
+                {
+                    return;
+                }
             }
         })
         .map_err(DaemonError::Signals)?;
+
+    let notifier = Arc::new(notify::Notifier::from_env());
+    let draining = Arc::new(AtomicBool::new(false));
+    let (watchdog_stop_tx, watchdog_stop_rx) = bounded::<()>(1);
+    let watchdog = notify::Watchdog::spawn(
+        notifier.clone(),
+        status.clone(),
+        draining.clone(),
+        watchdog_stop_rx,
+    )
+    .map_err(|e| DaemonError::Thread("watchdog", e))?;
 
     let mut board = Switchboard::new(
         SwitchboardConfig {
@@ -171,11 +208,35 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         directory,
     );
     board.restore_agents(board_loop::real_now(), &snapshots);
+    let on_ready = {
+        let (notifier, status) = (notifier.clone(), status.clone());
+        move || {
+            crate::heartbeat::arm_test_stall();
+            let text = notify::status_text(
+                status.calls_active.load(Ordering::Relaxed),
+                status.agents_logged_in.load(Ordering::Relaxed),
+                false,
+            );
+            notifier.send(&[notify::State::Ready, notify::State::Status(&text)]);
+            log::info!("ready: SIP, media, store and HTTP are up");
+        }
+    };
+    let on_stop = {
+        let (notifier, status, draining, sip) =
+            (notifier.clone(), status.clone(), draining.clone(), &sip);
+        move |calls: usize| {
+            sip.refuse_new_calls();
+            draining.store(true, Ordering::Relaxed);
+            let text =
+                notify::status_text(calls, status.agents_logged_in.load(Ordering::Relaxed), true);
+            notifier.send(&[notify::State::Stopping, notify::State::Status(&text)]);
+        }
+    };
     board_loop::run(
         &mut board,
         board_loop::Wiring {
             sip_events: sip_rx,
-            media_events: media_rx,
+            media_events: media_rx.clone(),
             commands: command_rx,
             reloads: reload_rx,
             stop: stop_rx,
@@ -183,18 +244,60 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
             media: &media,
             store: &writer,
             status,
+            drain: config.shutdown.drain,
+            on_ready: Some(Box::new(on_ready)),
+            on_stop: Some(Box::new(on_stop)),
         },
     );
+    notifier.send(&[notify::State::Stopping]);
+    drop(watchdog_stop_tx);
+    watchdog.join();
 
+    retention.shutdown();
     drop(watch_stop_tx);
     if watcher.join().is_err() {
         log::error!("the directory watcher panicked");
     }
     sip.shutdown();
     media.shutdown();
+    // The recordings the media room finalised on its way out, for their rows.
+    for event in media_rx.try_iter() {
+        if let crate::core::MediaEvent::RecordingDone { path, seconds } = event {
+            writer.send_recording(path, seconds);
+        }
+    }
     http.shutdown();
     writer.shutdown();
     log::info!("stopped");
+    Ok(())
+}
+
+/// Rewrites the WAV header of every recording whose call a previous run left open
+/// (killed, crashed, power cut) to the audio really on disk, and stores its length, so
+/// the file plays to its end. Runs before those calls are closed as interrupted.
+fn repair_recordings(store: &mut Store) -> Result<(), DaemonError> {
+    for (call, path) in store.open_recorded_calls()? {
+        match media::repair::repair_wav(&path) {
+            Ok(r) => {
+                if r.changed() {
+                    log::warn!(
+                        "{call}: recording {} repaired after an interrupted stop: {:.1} s (its header said {:.1} s)",
+                        path.display(),
+                        r.seconds,
+                        r.header_seconds
+                    );
+                }
+                store.record_recording(&path, r.seconds)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                log::warn!("{call}: recording {} is missing", path.display())
+            }
+            Err(e) => log::warn!(
+                "{call}: recording {} cannot be repaired: {e}",
+                path.display()
+            ),
+        }
+    }
     Ok(())
 }
 

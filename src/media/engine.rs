@@ -129,6 +129,7 @@ impl Engine {
         let mut events = Events::with_capacity(256);
         let mut next_tick = Instant::now() + TICK;
         loop {
+            crate::heartbeat::tick(crate::heartbeat::Loop::Media);
             let timeout = if self.rearm.is_empty() {
                 next_tick.saturating_duration_since(Instant::now())
             } else {

@@ -25,7 +25,8 @@
 //! Files: `engine` (the thread and its loop), `commands`, `relay` (the per-packet
 //! path), `leg` (per-leg state, symmetric RTP), `stream` (SSRC/sequence/timestamp
 //! rewriting), `mix` (mixes), `backlog` (decoded audio waiting for the tick), `rtp`,
-//! `g711`, `dtmf` (RFC 4733), `prompt` and `loader`, `record`, `stats`, `error`.
+//! `g711`, `dtmf` (RFC 4733), `prompt` and `loader`, `record`, `repair` (a recording
+//! cut by a crash gets its header back at the next start), `stats`, `error`.
 
 mod backlog;
 mod commands;
@@ -39,6 +40,7 @@ mod mix;
 mod prompt;
 mod record;
 mod relay;
+pub mod repair;
 mod rtp;
 mod stats;
 mod stream;

@@ -38,6 +38,13 @@ impl Stack {
             nh.respond(code, phrase, &opts);
             nh.destroy();
         };
+        if self.refusing_new_calls() {
+            log::info!(
+                "sip: stopping; INVITE from {} refused with 503",
+                fmt_src(src)
+            );
+            return reject(503, "Service Unavailable", &[]);
+        }
 
         let source = match src.and_then(|a| self.dir.trunk_by_peer(a.ip())) {
             Some(trunk) => CallSource::Trunk(trunk.id),

@@ -4,7 +4,8 @@
 //! It owns the registrar (contacts, digest checks with stateless nonces, qualify),
 //! authentication of incoming INVITEs (trunk peers by source address, devices by
 //! digest), every dialog and its SDP, and outbound registration to trunks. It must
-//! never block its thread on a new call (a full event queue answers 503), never let a
+//! never block its thread on a new call (a full event queue answers 503, and so does
+//! every new INVITE once [`SipHandle::refuse_new_calls`] was called), never let a
 //! peer's bytes panic it, and never call Sofia from another thread: [`SipHandle::send`]
 //! queues the command and writes an eventfd the Sofia root polls.
 //!
@@ -30,6 +31,7 @@ mod stack;
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -75,6 +77,8 @@ pub struct SipHandle {
     tx: Sender<Cmd>,
     wake: Arc<ffi::EventFd>,
     local: SocketAddr,
+    /// Set on shutdown's drain: new INVITEs are answered 503.
+    refusing: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -115,15 +119,26 @@ fn start(
     let (tx, rx): (Sender<Cmd>, Receiver<Cmd>) = bounded(COMMAND_QUEUE);
     let (ready_tx, ready_rx) = bounded::<Result<(), String>>(1);
     let thread_wake = Arc::clone(&wake);
+    let refusing = Arc::new(AtomicBool::new(false));
+    let thread_refusing = Arc::clone(&refusing);
     let thread = std::thread::Builder::new()
         .name("sip".into())
-        .spawn(move || stack::run(config, directory, events, rx, thread_wake, ready_tx))
+        .spawn(move || {
+            let io = stack::Io {
+                events,
+                commands: rx,
+                wake: thread_wake,
+                refusing: thread_refusing,
+            };
+            stack::run(config, directory, io, ready_tx)
+        })
         .map_err(|e| SipError::Start(format!("thread: {e}")))?;
     match ready_rx.recv() {
         Ok(Ok(())) => Ok(SipHandle {
             tx,
             wake,
             local: listen,
+            refusing,
             thread: Some(thread),
         }),
         Ok(Err(reason)) => {
@@ -170,6 +185,13 @@ impl SipHandle {
             })?;
         self.wake.notify();
         Ok(())
+    }
+
+    /// From now on every new INVITE is answered 503 Service Unavailable (the daemon
+    /// stops taking calls while those in progress drain); dialogs go on as before.
+    pub fn refuse_new_calls(&self) {
+        self.refusing.store(true, Ordering::SeqCst);
+        self.wake.notify();
     }
 
     /// The address actually bound (the real port when the config said 0).

@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -83,6 +84,15 @@ pub(super) enum Aux {
     },
 }
 
+/// What the thread talks through.
+pub(super) struct Io {
+    pub events: Sender<SipEvent>,
+    pub commands: Receiver<Cmd>,
+    pub wake: Arc<EventFd>,
+    /// Set when new calls are to be refused (shutdown's drain).
+    pub refusing: Arc<AtomicBool>,
+}
+
 pub(super) struct Stack {
     pub nua: Option<Nua>,
     pub cfg: SipConfig,
@@ -99,17 +109,17 @@ pub(super) struct Stack {
     pub next_qualify: Option<Instant>,
     shutdown_deadline: Option<Instant>,
     shutdown_done: bool,
+    refusing: Arc<AtomicBool>,
 }
 
 /// The thread body: start, report readiness, loop until shut down, tear down.
-pub(super) fn run(
-    cfg: SipConfig,
-    dir: Directory,
-    events: Sender<SipEvent>,
-    commands: Receiver<Cmd>,
-    wake: Arc<EventFd>,
-    ready: Sender<Result<(), String>>,
-) {
+pub(super) fn run(cfg: SipConfig, dir: Directory, io: Io, ready: Sender<Result<(), String>>) {
+    let Io {
+        events,
+        commands,
+        wake,
+        refusing,
+    } = io;
     // No `;transport=udp,tcp`: Debian's nta_agent_add_tport (1.12.11) splits that list
     // into an array that has gone out of scope when it is read (fixed upstream as
     // FS-6030), and it crashed here. Without the parameter nta binds its default list,
@@ -120,7 +130,9 @@ pub(super) fn run(
     };
     let session_timer = cfg.session_expires;
     let user_agent = cfg.user_agent.clone();
-    let stack = Box::new(RefCell::new(Stack::new(cfg, dir, events, commands)));
+    let stack = Box::new(RefCell::new(Stack::new(
+        cfg, dir, events, commands, refusing,
+    )));
     let mut opts = vec![
         Opt::Url(&url),
         Opt::UserAgent(&user_agent),
@@ -154,6 +166,7 @@ pub(super) fn run(
     let _ = ready.send(Ok(()));
 
     loop {
+        crate::heartbeat::tick(crate::heartbeat::Loop::Sip);
         let timeout = stack.borrow().step_timeout(Instant::now());
         agent.step(timeout.as_millis() as i64);
         let mut s = stack.borrow_mut();
@@ -173,6 +186,7 @@ impl Stack {
         dir: Directory,
         events: Sender<SipEvent>,
         commands: Receiver<Cmd>,
+        refusing: Arc<AtomicBool>,
     ) -> Stack {
         Stack {
             nua: None,
@@ -191,6 +205,7 @@ impl Stack {
             next_qualify: None,
             shutdown_deadline: None,
             shutdown_done: false,
+            refusing,
         }
     }
 
@@ -230,6 +245,11 @@ impl Stack {
                 nua.shutdown();
             }
         }
+    }
+
+    /// New calls are refused (the daemon is draining before it stops).
+    pub fn refusing_new_calls(&self) -> bool {
+        self.refusing.load(Ordering::Relaxed)
     }
 
     pub fn nua(&self) -> Option<Nua> {

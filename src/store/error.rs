@@ -84,6 +84,19 @@ pub enum StoreError {
     #[error("could not start the store writer thread: {0}")]
     Spawn(#[source] std::io::Error),
 
+    /// A backup to restore is not one we can use (unreadable, damaged, too new).
+    #[error("{path} is not a usable backup: {why}")]
+    BadBackup { path: PathBuf, why: String },
+
+    /// A file operation of a backup, restore or recording removal failed.
+    #[error("cannot {what} {path}: {source}")]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
 }

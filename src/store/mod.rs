@@ -17,10 +17,12 @@
 //! its recordings.
 
 mod agents;
+mod backup;
 mod customers;
 mod error;
 mod flows;
 mod read;
+mod retention;
 mod rows;
 mod schema;
 mod seed;
@@ -32,9 +34,11 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use agents::{NewAgent, NewGroup};
+pub use backup::{BackupCheck, check_backup, restore_database};
 pub use customers::{PIN_M_COST_KIB, PIN_P_COST, PIN_T_COST, verify_pin};
 pub use error::StoreError;
 pub use flows::NewFlow;
+pub use retention::{StoredRecording, free_space};
 pub use schema::SCHEMA_VERSION;
 pub use seed::{
     DEMO_AFTER_SALES_GROUP_NAME, DEMO_AGENTS, DEMO_BUSY_REASONS, DEMO_FLOW_NAME, DEMO_GROUP_NAME,

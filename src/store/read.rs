@@ -324,6 +324,23 @@ impl Store {
         Ok(out)
     }
 
+    /// The calls a previous run left open that name a recording, with the file's path
+    /// (under the data directory): what to repair before
+    /// [`Store::close_interrupted_calls`] closes them.
+    pub fn open_recorded_calls(&self) -> Result<Vec<(CallId, std::path::PathBuf)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, recording FROM calls
+             WHERE ended_at IS NULL AND recording IS NOT NULL ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let path: String = r.get(1)?;
+            out.push((CallId(r.get(0)?), self.data_dir.join(path)));
+        }
+        Ok(out)
+    }
+
     /// The seconds of audio recorded at `path`, once the media room has closed it.
     pub fn recording_seconds(&self, path: &std::path::Path) -> Result<Option<f64>, StoreError> {
         let stored = super::write::stored_path(&self.data_dir, path);

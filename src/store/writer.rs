@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::write::{apply_op, apply_recording, op_subject};
 use super::{Store, StoreError};
@@ -26,6 +26,8 @@ use crate::core::StoreOp;
 const QUEUE_BOUND: usize = 4096;
 /// The most rows in one transaction, so a long backlog still commits in steps.
 const MAX_BATCH: usize = 512;
+/// The longest an idle writer waits before its heartbeat ticks again.
+const HEARTBEAT_WAKE: std::time::Duration = std::time::Duration::from_millis(250);
 
 enum Msg {
     Op(StoreOp),
@@ -120,8 +122,15 @@ impl Drop for StoreWriter {
 
 fn run(mut store: Store, rx: Receiver<Msg>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    // recv fails only when every sender is gone and the queue is empty.
-    while let Ok(first) = rx.recv() {
+    loop {
+        crate::heartbeat::tick(crate::heartbeat::Loop::Store);
+        // Disconnected only when every sender is gone and the queue is empty; the
+        // timeout wakes an idle writer so its heartbeat still moves.
+        let first = match rx.recv_timeout(HEARTBEAT_WAKE) {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
