@@ -18,6 +18,7 @@ mod calls;
 pub mod client;
 mod error;
 mod routes;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

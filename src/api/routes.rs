@@ -18,12 +18,18 @@ use super::call_log::CallLog;
 /// The largest request body read; a bigger one is refused with 413.
 const MAX_BODY: u64 = 64 * 1024;
 
-/// One answer: status code, JSON body, and whether to say which methods are allowed.
-#[derive(Debug, PartialEq)]
+/// One answer: status code, body (JSON unless `content_type` says otherwise), whether
+/// to say which methods are allowed, and any other headers (cookies, caching).
+#[derive(Debug, PartialEq, Default)]
 pub struct Answer {
     pub code: u16,
     pub body: String,
     pub allow: Option<&'static str>,
+    /// A body that is not text (an embedded file); sent instead of `body`.
+    pub bytes: Option<std::borrow::Cow<'static, [u8]>>,
+    /// `None`: application/json.
+    pub content_type: Option<&'static str>,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
@@ -31,8 +37,14 @@ impl Answer {
         Answer {
             code,
             body: json(value),
-            allow: None,
+            ..Answer::default()
         }
+    }
+
+    /// The same answer with one more header (`Set-Cookie`, `Cache-Control`, …).
+    pub fn with_header(mut self, name: &'static str, value: String) -> Answer {
+        self.headers.push((name, value));
+        self
     }
 }
 
@@ -162,6 +174,8 @@ pub fn route(
             allow: Some("GET, HEAD"),
             ..error(405, "method not allowed", None)
         },
+        // Everything outside /api and /health is the web app's (index.html, assets).
+        (_, Method::Get | Method::Head) if !path.starts_with("/api/") => super::web::serve(path),
         _ => error(404, "not found", None),
     }
 }
@@ -268,11 +282,24 @@ pub fn handle(
         request.url(),
         answer.code
     );
-    let mut response = Response::from_string(answer.body)
+    let content_type = answer.content_type.unwrap_or("application/json");
+    let body = match answer.bytes {
+        Some(bytes) => bytes.into_owned(),
+        None => answer.body.into_bytes(),
+    };
+    let mut response = Response::from_data(body)
         .with_status_code(answer.code)
-        .with_header(header("Content-Type", "application/json"));
+        .with_header(header("Content-Type", content_type));
     if let Some(allow) = answer.allow {
         response.add_header(header("Allow", allow));
+    }
+    for (name, value) in &answer.headers {
+        // Our own header values; one a peer could have shaped into invalid bytes is
+        // dropped rather than sent.
+        match Header::from_bytes(*name, value.as_bytes()) {
+            Ok(h) => response.add_header(h),
+            Err(()) => log::warn!("api: header {name} not sent: not valid"),
+        }
     }
     if let Err(e) = request.respond(response) {
         // The client went away; nothing to tell it.
