@@ -13,6 +13,14 @@
 //! root is deleted (never delete through a live mount); and where no chroot can be
 //! had (not root, no debootstrap, no network) the test says so on stderr and falls
 //! back to `dpkg-deb -x` checks instead of passing quietly.
+//!
+//! The second test runs the installed service under a real systemd: a copy of a
+//! second cached root (`target/debootstrap-bookworm-systemd`: the first plus systemd
+//! and the check tools) is booted by `systemd-nspawn` (private network, under
+//! `timeout`), and a oneshot unit inside kills and hangs the daemon and stops it,
+//! writing its findings to `/root/result` before it powers off. Where nspawn cannot
+//! boot, it says why on stderr and runs the chroot checks instead
+//! (`CALLBOX_REQUIRE_NSPAWN=1` makes that a failure).
 
 use std::fs;
 use std::io::Write;
@@ -451,10 +459,10 @@ impl Chroot {
         ]));
         text(&out.stdout).trim().to_string()
     }
-}
 
-impl Drop for Chroot {
-    fn drop(&mut self) {
+    /// Unmounts `/proc` (before a boot, or before the root is renamed); false if
+    /// it stays mounted.
+    fn unmount_proc(&mut self) -> bool {
         if self.proc_mounted {
             let ok = Command::new("umount")
                 .arg(self.root.join("proc"))
@@ -466,12 +474,22 @@ impl Drop for Chroot {
                     .status()
                     .is_ok_and(|s| s.success());
             if !ok {
-                notice(&format!(
-                    "cannot unmount {}/proc; left the root in place",
-                    self.root.display()
-                ));
-                return;
+                return false;
             }
+            self.proc_mounted = false;
+        }
+        true
+    }
+}
+
+impl Drop for Chroot {
+    fn drop(&mut self) {
+        if !self.unmount_proc() {
+            notice(&format!(
+                "cannot unmount {}/proc; left the root in place",
+                self.root.display()
+            ));
+            return;
         }
         if std::env::var_os("CALLBOX_KEEP_TEST_DIRS").is_none() {
             let _ = Command::new("rm").arg("-rf").arg(&self.root).status();
@@ -479,9 +497,16 @@ impl Drop for Chroot {
     }
 }
 
+/// Held while a cached root is made: the tests in this file run side by side.
+fn cache_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The cached minbase bookworm root, made by debootstrap if missing. Err says why
 /// it cannot be had.
 fn debootstrap_cache() -> Result<PathBuf, String> {
+    let _made_by_one = cache_lock();
     let cache = target_dir().join("debootstrap-bookworm");
     if cache.join(".complete").is_file() {
         return Ok(cache);
@@ -525,8 +550,10 @@ fn debootstrap_cache() -> Result<PathBuf, String> {
     Ok(cache)
 }
 
-fn chroot_from(cache: &Path) -> Chroot {
-    let root = scratch().join(format!("package-root-{}", std::process::id()));
+/// A copy of `cache` as `target/tmp/<name>-<pid>`, `/proc` mounted, services
+/// barred by a policy-rc.d.
+fn chroot_from(cache: &Path, name: &str) -> Chroot {
+    let root = scratch().join(format!("{name}-{}", std::process::id()));
     if root.exists() {
         assert!(
             !fs::read_to_string("/proc/self/mountinfo")
@@ -646,7 +673,7 @@ fn free_tcp_port() -> u16 {
 /// configuration), until it has made its database; then SIGTERM. Proves the user
 /// can write /var/lib/callbox and the daemon starts from the package's files.
 fn serve_once(c: &Chroot) {
-    let log = scratch().join(format!("package-serve-{}.log", std::process::id()));
+    let log = c.root.with_extension("serve.log");
     let file = fs::File::create(&log).expect("serve log");
     let mut cmd = Command::new("chroot");
     cmd.arg("--userspec=callbox:callbox")
@@ -702,7 +729,7 @@ fn serve_once(c: &Chroot) {
 }
 
 fn chroot_route(cache: &Path, first: &Path, bumped: &Path) {
-    let c = chroot_from(cache);
+    let c = chroot_from(cache, "package-root");
     for deb in [first, bumped] {
         let name = deb.file_name().expect("deb name");
         fs::copy(deb, c.path("/tmp").join(name)).expect("copy deb");
@@ -855,4 +882,572 @@ fn debian_package_builds_installs_upgrades_and_purges() {
         let _ = Command::new("rm").arg("-rf").arg(dir).status();
     }
     notice(&format!("package test took {:.0?}", started.elapsed()));
+}
+
+// The service under a real systemd: the package installed in a Debian 12 root that
+// systemd-nspawn boots (systemd as the container's PID 1), with checks run inside by
+// a oneshot unit ordered after callbox.service.
+
+/// What the systemd root adds to the cached minbase root: systemd as init, the bus
+/// systemctl talks over, and the tools the checks use (curl, ss, ps).
+const SYSTEMD_PKGS: [&str; 6] = [
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "curl",
+    "iproute2",
+    "procps",
+];
+/// The whole container run: boot, checks, poweroff (about 10 s when all is well).
+const BOOT_TIMEOUT_SECS: u64 = 150;
+
+/// For the test only: a quick watchdog and quick restarts.
+const TEST_DROPIN: &str = "[Service]\nWatchdogSec=4s\nRestartSec=1s\n";
+
+const CHECK_UNIT: &str = "[Unit]
+Description=tests/package.rs: callbox under systemd
+After=callbox.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /root/check.sh
+StandardOutput=journal+console
+";
+
+/// Run in the container by callbox-check.service. Every wait is a poll with a
+/// deadline. One finding a line in /root/result (moved there at the end; a partial
+/// run leaves /root/result.tmp), echoed on the console; then it powers off.
+const CHECK_SH: &str = r##"#!/bin/sh
+out=/root/result.tmp
+: > "$out"
+say() { echo "$*" >> "$out"; echo "check: $*"; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# until_ok SECONDS COMMAND...: COMMAND every 0.2 s until it succeeds, for at most SECONDS.
+until_ok() {
+    end=$(( $(date +%s) + $1 )); shift
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$end" ] || return 1
+        sleep 0.2
+    done
+}
+prop() { systemctl show -p "$1" --value callbox.service; }
+state() { systemctl is-active callbox.service; }
+is() { [ "$(state)" = "$1" ]; }
+health() { curl -fsS --max-time 2 http://127.0.0.1:8080/health | tr -d '\n'; }
+# restarted N OLDPID: active again, restarted N times, with another main process.
+restarted() {
+    is active && [ "$(prop NRestarts)" = "$1" ] && p=$(prop MainPID) &&
+        [ "$p" != 0 ] && [ "$p" != "$2" ]
+}
+unit_log() { journalctl -u callbox.service -o cat --no-pager; }
+say booted
+
+# (1) Up: READY=1 arrived (Type=notify), the web answers, SIP is bound by callbox.
+until_ok 30 is active
+say "active $(state)"
+until_ok 15 health
+say "health $(health)"
+say "interfaces $(ls /sys/class/net | tr '\n' ' ')"
+say "loopback $(ip -o -4 addr show dev lo | awk '{ print $4 }')"
+pid=$(prop MainPID)
+say "user $(ps -o user= -p "$pid")"
+say "caps $(grep -E '^(CapEff|NoNewPrivs):' /proc/"$pid"/status | tr -s '\t\n' '  ')"
+say "udp5060 $(ss -Hlunp 'sport = :5060' | tr -s ' \n' '  ')"
+say "tcp5060 $(ss -Hltnp 'sport = :5060' | tr -s ' \n' '  ')"
+# (2) The watchdog the drop-in asks for.
+say "props $(systemctl show -p WatchdogUSec -p NRestarts -p MainPID callbox.service | sort | tr '\n' ' ')"
+inode=$(stat -c %i /var/lib/callbox/callbox.db)
+
+# (3) A crash.
+n=$(prop NRestarts)
+kill -9 "$pid"
+t=$(ms)
+until_ok 15 restarted $((n + 1)) "$pid"
+say "kill9 $(( $(ms) - t ))ms $(state) NRestarts=$(prop NRestarts) MainPID=$(prop MainPID) was=$pid"
+until_ok 10 health
+say "kill9-health $(health)"
+
+# (4) A hang: the process lives on, only the watchdog can tell.
+pid=$(prop MainPID)
+n=$(prop NRestarts)
+kill -STOP "$pid"
+t=$(ms)
+until_ok 20 restarted $((n + 1)) "$pid"
+say "hang $(( $(ms) - t ))ms $(state) NRestarts=$(prop NRestarts) MainPID=$(prop MainPID) was=$pid"
+until_ok 10 health
+say "hang-health $(health)"
+say "results $(unit_log | grep -o "Failed with result '[a-z-]*'" | cut -d"'" -f2 | tr '\n' ' ')"
+[ "$(stat -c %i /var/lib/callbox/callbox.db)" = "$inode" ] && kept=yes || kept=no
+say "database same-file=$kept seeded=$(unit_log | grep -c 'A demo call center was set up')"
+say "agents $(setpriv --reuid=callbox --regid=callbox --init-groups /usr/bin/callbox agents 2>&1 | awk '{ print $1 }' | tr '\n' ' ')"
+
+# (5) A clean stop, logged to the journal with the daemon's fields.
+t=$(ms)
+systemctl stop --no-block callbox.service
+until_ok 20 is inactive
+say "stop $(( $(ms) - t ))ms $(state) Result=$(prop Result)"
+say "stopping $(journalctl -u callbox.service -o export --no-pager | awk -v RS= '/(^|\n)MESSAGE=[^\n]*stopping/ && /\nCALLBOX_ROOM=/ { n++ } END { print n + 0 }')"
+say "fields $(journalctl -u callbox.service -o verbose --no-pager | grep -c '^ *CALLBOX_ROOM=')"
+say "failed-units $(systemctl --failed --plain --no-legend | awk '{ print $1 }' | tr '\n' ' ')"
+say end
+journalctl -u callbox.service -o short-monotonic --no-pager > /root/journal.txt 2>&1
+mv "$out" /root/result
+sync
+systemctl poweroff --no-block
+"##;
+
+/// The cached root plus [`SYSTEMD_PKGS`] (`target/debootstrap-bookworm-systemd`),
+/// made from `base` if missing. Err says why it cannot be had.
+fn systemd_cache(base: &Path) -> Result<PathBuf, String> {
+    let _made_by_one = cache_lock();
+    let cache = target_dir().join("debootstrap-bookworm-systemd");
+    if cache.join(".complete").is_file() {
+        return Ok(cache);
+    }
+    let started = std::time::Instant::now();
+    // Deleted on drop if anything below fails.
+    let mut c = chroot_from(base, "debootstrap-bookworm-systemd.partial");
+    let _ = fs::remove_file(c.path("/.complete"));
+    let mut install = vec!["apt-get", "-y", "-q", "--no-install-recommends", "install"];
+    install.extend_from_slice(&SYSTEMD_PKGS);
+    let mut out = output(&mut c.cmd(&install));
+    if !out.status.success() {
+        let _ = output(&mut c.cmd(&["apt-get", "update", "-q"]));
+        out = output(&mut c.cmd(&install));
+    }
+    if !out.status.success() {
+        return Err(format!(
+            "apt-get install {} failed in the root (no network?): {}",
+            SYSTEMD_PKGS.join(" "),
+            text(&out.stderr)
+        ));
+    }
+    fs::remove_file(c.path("/usr/sbin/policy-rc.d")).expect("remove policy-rc.d");
+    if !c.unmount_proc() {
+        return Err(format!("cannot unmount {}/proc", c.root.display()));
+    }
+    fs::write(c.path("/.complete"), "").expect("mark cache");
+    if fs::rename(&c.root, &cache).is_ok() {
+        notice(&format!(
+            "made {} in {:.0?}",
+            cache.display(),
+            started.elapsed()
+        ));
+    }
+    Ok(cache)
+}
+
+/// `(ppid, starttime)` of a process, from /proc/PID/stat.
+fn proc_stat(pid: u32) -> Option<(u32, u64)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After "pid (comm) ": state ppid ...; starttime is field 22.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some((rest.get(1)?.parse().ok()?, rest.get(19)?.parse().ok()?))
+}
+
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| proc_stat(pid).is_some_and(|(ppid, _)| ppid == parent))
+        .collect()
+}
+
+/// What a container run left.
+struct Boot {
+    /// The complete findings (/root/result), if the checks got to the end.
+    result: Option<String>,
+    /// The findings so far (/root/result.tmp) when they did not.
+    partial: String,
+    console: String,
+    journal: String,
+    exit: std::process::ExitStatus,
+    took: std::time::Duration,
+}
+
+impl Boot {
+    fn booted(&self) -> bool {
+        self.result.is_some() || self.partial.starts_with("booted")
+    }
+
+    fn findings(&self) -> &str {
+        self.result.as_deref().unwrap_or(&self.partial)
+    }
+
+    fn report(&self) -> String {
+        let tail: Vec<&str> = self.console.lines().rev().take(40).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!(
+            "systemd-nspawn: {} after {:.0?}\n--- findings\n{}\n--- journalctl -u callbox\n{}\n--- console (last 40 lines)\n{}",
+            self.exit,
+            self.took,
+            self.findings(),
+            self.journal,
+            tail.join("\n")
+        )
+    }
+}
+
+/// Boots `root` with systemd-nspawn (systemd as its PID 1, no network but its own
+/// loopback) under `timeout`; returns when it has powered off or been killed. Every
+/// process it started is gone by then: the container's init is killed by pid if
+/// nspawn leaves it behind.
+fn boot(root: &Path) -> Boot {
+    let console_path = root.with_extension("console.log");
+    let console = fs::File::create(&console_path).expect("console log");
+    let mut cmd = Command::new("timeout");
+    cmd.arg("--kill-after=10")
+        .arg(BOOT_TIMEOUT_SECS.to_string())
+        .args([
+            "systemd-nspawn",
+            "--register=no",
+            "--keep-unit",
+            "--private-network",
+            "--boot",
+            "--directory",
+        ])
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(console.try_clone().expect("console fd"))
+        .stderr(console);
+    // Under cgroup v1 (no cgroup2 at /sys/fs/cgroup) nspawn must be told, or the
+    // container's systemd cannot start its bus ("Failed to open system bus").
+    if !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        cmd.env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "0");
+    }
+    let started = std::time::Instant::now();
+    let mut child = cmd.spawn().expect("start timeout systemd-nspawn");
+    let hard_deadline = started + std::time::Duration::from_secs(BOOT_TIMEOUT_SECS + 30);
+    // The container's init (nspawn's child): it outlives a SIGKILLed nspawn.
+    let mut init: Option<(u32, u64)> = None;
+    let exit = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if init.is_none() {
+            init = children_of(child.id())
+                .into_iter()
+                .flat_map(children_of)
+                .find_map(|pid| proc_stat(pid).map(|(_, start)| (pid, start)));
+        }
+        if std::time::Instant::now() > hard_deadline {
+            // timeout itself is stuck: its process group holds it and nspawn.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            break child.wait().expect("wait for timeout");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    if let Some((pid, start)) = init {
+        if proc_stat(pid).is_some_and(|(_, s)| s == start) {
+            notice(&format!(
+                "the container's init ({pid}) outlived nspawn: killing it"
+            ));
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+    let took = started.elapsed();
+    let read = |inside: &str| fs::read_to_string(root.join(inside)).ok();
+    let mut journal = read("root/journal.txt").unwrap_or_default();
+    if journal.is_empty() && have("journalctl") {
+        // The checks did not get to the end: the container's persistent journal.
+        journal = text(
+            &output(
+                Command::new("journalctl")
+                    .arg("--directory")
+                    .arg(root.join("var/log/journal"))
+                    .args(["-u", "callbox.service", "--no-pager"]),
+            )
+            .stdout,
+        );
+    }
+    let boot = Boot {
+        result: read("root/result"),
+        partial: read("root/result.tmp").unwrap_or_default(),
+        console: fs::read_to_string(&console_path).unwrap_or_default(),
+        journal,
+        exit,
+        took,
+    };
+    let _ = fs::remove_file(console_path);
+    boot
+}
+
+/// The finding `key`: the rest of its line.
+fn finding<'a>(boot: &'a Boot, key: &str) -> &'a str {
+    boot.findings()
+        .lines()
+        .find_map(|l| match l.strip_prefix(key)? {
+            "" => Some(""),
+            rest => rest.strip_prefix(' '),
+        })
+        .unwrap_or_else(|| panic!("no finding \"{key}\"\n{}", boot.report()))
+}
+
+/// `NAME=value` in a finding.
+fn word<'a>(line: &'a str, name: &str) -> &'a str {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or_default()
+}
+
+/// The milliseconds a finding starts with (`1234ms ...`).
+fn millis(line: &str) -> u64 {
+    line.split_whitespace()
+        .next()
+        .and_then(|w| w.strip_suffix("ms"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+fn check_findings(boot: &Boot) {
+    let report = boot.report();
+    let check = |ok: bool, what: &str| assert!(ok, "{what}\n{report}");
+    check(
+        boot.result.is_some(),
+        "the checks in the container did not finish",
+    );
+    check(
+        finding(boot, "active") == "active",
+        "callbox.service never became active",
+    );
+    check(
+        finding(boot, "health").contains("\"status\":\"ok\""),
+        "GET /health did not answer ok",
+    );
+    check(
+        finding(boot, "interfaces").trim() == "lo",
+        "the container has interfaces other than lo (--private-network)",
+    );
+    check(
+        finding(boot, "loopback") == "127.0.0.1/8",
+        "no loopback in the container",
+    );
+    check(
+        finding(boot, "user") == "callbox",
+        "the service does not run as callbox",
+    );
+    let caps = finding(boot, "caps");
+    check(
+        caps.contains("CapEff: 0000000000000400") && caps.contains("NoNewPrivs: 1"),
+        "the service's capabilities are not CAP_NET_BIND_SERVICE alone",
+    );
+    for proto in ["udp5060", "tcp5060"] {
+        check(
+            finding(boot, proto).contains("users:((\"callbox\""),
+            &format!("callbox does not hold port 5060 ({proto})"),
+        );
+    }
+    let props = finding(boot, "props");
+    check(
+        word(props, "WatchdogUSec") == "4s",
+        "the drop-in's WatchdogSec=4s is not in force",
+    );
+    check(
+        word(props, "NRestarts") == "0",
+        "restarted before the checks",
+    );
+    let first_pid = word(props, "MainPID");
+
+    let kill9 = finding(boot, "kill9");
+    check(
+        kill9.contains(" active ") && word(kill9, "NRestarts") == "1",
+        "not restarted after kill -9",
+    );
+    check(
+        word(kill9, "MainPID") != first_pid,
+        "kill -9: the same MainPID",
+    );
+    check(
+        finding(boot, "kill9-health").contains("\"status\":\"ok\""),
+        "no /health after kill -9",
+    );
+
+    let hang = finding(boot, "hang");
+    check(
+        hang.contains(" active ") && word(hang, "NRestarts") == "2",
+        "not restarted after SIGSTOP (a hang)",
+    );
+    // The last ping came at most 2 s (WatchdogSec / 2) before the stop: the timeout
+    // fires 2-4 s after it, the restart 1 s later. Sooner would not be the watchdog.
+    check(
+        (1500..15_000).contains(&millis(hang)),
+        "the hang was not restarted by the watchdog (2-5 s after it began)",
+    );
+    check(
+        finding(boot, "hang-health").contains("\"status\":\"ok\""),
+        "no /health after the hang",
+    );
+    check(
+        finding(boot, "results")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            == ["signal", "watchdog"],
+        "the unit's failures were not the kill (signal) and the hang (watchdog)",
+    );
+    check(
+        finding(boot, "database") == "same-file=yes seeded=1",
+        "the database was replaced or seeded again by a restart",
+    );
+    let agents = finding(boot, "agents");
+    check(
+        agents.contains("8001") && agents.contains("8002"),
+        "`callbox agents` after the restarts lacks the demo agents",
+    );
+
+    let stop = finding(boot, "stop");
+    check(
+        stop.contains(" inactive Result=success") && millis(stop) < 10_000,
+        "systemctl stop did not stop callbox cleanly within 10 s",
+    );
+    check(
+        finding(boot, "stopping").parse::<u32>().unwrap_or(0) >= 1,
+        "no \"stopping\" journal entry with a CALLBOX_ROOM field",
+    );
+    check(
+        finding(boot, "fields").parse::<u32>().unwrap_or(0) >= 1,
+        "no CALLBOX_ROOM= field in journalctl -u callbox -o verbose",
+    );
+    check(
+        !finding(boot, "failed-units").contains("callbox"),
+        "callbox.service is failed at the end",
+    );
+    check(finding(boot, "end").is_empty(), "the checks stopped early");
+}
+
+/// The systemd root for one run: the package installed and enabled, the test's
+/// drop-in and check unit in place, `/proc` unmounted (nspawn mounts its own).
+fn systemd_root(cache: &Path, deb: &Path) -> Chroot {
+    let mut c = chroot_from(cache, "package-systemd-root");
+    // Enabled and started as on a real machine (nothing runs here before the boot).
+    fs::remove_file(c.path("/usr/sbin/policy-rc.d")).expect("remove policy-rc.d");
+    let name = deb.file_name().expect("deb name").to_string_lossy();
+    fs::copy(deb, c.path("/tmp").join(&*name)).expect("copy deb");
+    c.apt(&["install", &format!("/tmp/{name}")]);
+    save_downloads(&c, cache);
+    check_installed(&c, VERSION);
+    let dropin = c.path("/etc/systemd/system/callbox.service.d");
+    fs::create_dir_all(&dropin).expect("drop-in dir");
+    fs::write(dropin.join("test.conf"), TEST_DROPIN).expect("drop-in");
+    fs::write(
+        c.path("/etc/systemd/system/callbox-check.service"),
+        CHECK_UNIT,
+    )
+    .expect("unit");
+    std::os::unix::fs::symlink(
+        "/etc/systemd/system/callbox-check.service",
+        c.path("/etc/systemd/system/multi-user.target.wants/callbox-check.service"),
+    )
+    .expect("enable the check unit");
+    fs::write(c.path("/root/check.sh"), CHECK_SH).expect("check.sh");
+    assert!(c.unmount_proc(), "cannot unmount {}/proc", c.root.display());
+    c
+}
+
+/// Why the container cannot be booted here, if it cannot even be tried.
+fn no_nspawn() -> Option<String> {
+    if !is_root() {
+        return Some("not root: systemd-nspawn needs root".into());
+    }
+    if !have("systemd-nspawn") {
+        return Some(
+            "systemd-nspawn is missing (make test-deps installs systemd-container)".into(),
+        );
+    }
+    None
+}
+
+/// Where no container boots: what the other test checks of a running daemon (the
+/// package installed in a plain chroot, `callbox serve` as callbox), or the
+/// dpkg-deb checks. Said on stderr; a failure with CALLBOX_REQUIRE_NSPAWN set.
+fn unbooted(base: Option<&Path>, deb: &Path, why: &str) {
+    let message = format!(
+        "NOT RUN UNDER SYSTEMD: {why}. The service's start, watchdog, restarts and stop \
+         were NOT tested; only the package's install and a `callbox serve` in a chroot."
+    );
+    assert!(
+        std::env::var_os("CALLBOX_REQUIRE_NSPAWN").is_none(),
+        "{message} (CALLBOX_REQUIRE_NSPAWN is set)"
+    );
+    notice(&message);
+    match base {
+        Some(base) => {
+            let c = chroot_from(base, "package-systemd-fallback");
+            let name = deb.file_name().expect("deb name").to_string_lossy();
+            fs::copy(deb, c.path("/tmp").join(&*name)).expect("copy deb");
+            c.apt(&["install", &format!("/tmp/{name}")]);
+            check_installed(&c, VERSION);
+            let conf = c.path("/etc/callbox/callbox.toml");
+            let local = fs::read_to_string(&conf)
+                .expect("conffile")
+                .replace("0.0.0.0:5060", &format!("127.0.0.1:{}", free_sip_port()))
+                .replace("0.0.0.0:8080", &format!("127.0.0.1:{}", free_tcp_port()))
+                .replace("bind = \"0.0.0.0\"", "bind = \"127.0.0.1\"")
+                .replace("drain_secs = 30", "drain_secs = 1");
+            fs::write(&conf, local).expect("edit conffile");
+            serve_once(&c);
+        }
+        None => fallback_route(deb),
+    }
+}
+
+#[test]
+fn the_installed_service_runs_under_systemd_and_comes_back_after_a_kill_or_a_hang() {
+    let started = std::time::Instant::now();
+    let deb_dir = fresh_dir("package-systemd-deb");
+    let deb = build_with_make(&deb_dir);
+    let base = match debootstrap_cache() {
+        Ok(base) => base,
+        Err(why) => {
+            unbooted(None, &deb, &why);
+            return;
+        }
+    };
+    let cache = match no_nspawn().map_or_else(|| systemd_cache(&base), Err) {
+        Ok(cache) => cache,
+        Err(why) => {
+            unbooted(Some(&base), &deb, &why);
+            return;
+        }
+    };
+    let root = systemd_root(&cache, &deb);
+    let boot = boot(&root.root);
+    if !boot.booted() {
+        drop(root);
+        unbooted(
+            Some(&base),
+            &deb,
+            &format!(
+                "the container did not boot to its checks\n{}",
+                boot.report()
+            ),
+        );
+        return;
+    }
+    check_findings(&boot);
+    notice(&format!(
+        "under systemd: kill -9 back in {}, a hang back in {}, stopped in {}; the boot took {:.0?}, the test {:.0?}",
+        finding(&boot, "kill9")
+            .split_whitespace()
+            .next()
+            .unwrap_or("?"),
+        finding(&boot, "hang")
+            .split_whitespace()
+            .next()
+            .unwrap_or("?"),
+        finding(&boot, "stop")
+            .split_whitespace()
+            .next()
+            .unwrap_or("?"),
+        boot.took,
+        started.elapsed()
+    ));
+    drop(root);
+    let _ = Command::new("rm").arg("-rf").arg(deb_dir).status();
 }
