@@ -43,6 +43,7 @@ mod held;
 mod ids;
 pub mod ivr;
 mod ivr_calls;
+pub mod location;
 mod media_desc;
 mod msg;
 mod offers;
