@@ -1,8 +1,9 @@
-//! `/api/v1/agents`: agents' live state, logging in and out, state and answer-mode
-//! changes, and "why" (S9), carried to the switchboard as commands.
+//! `/api/v1/agents`: agents' live state (all, or one: `GET /api/v1/agents/{n}`),
+//! logging in and out, state and answer-mode changes, and "why" (S9), carried to the
+//! switchboard as commands.
 //!
-//! Until web accounts exist these routes answer only requests from this machine
-//! (loopback): they are what `callbox why` and scripts on the box use. Bodies are
+//! Who may ask is decided before (`auth.rs`): this machine without a session (the
+//! command line), or a web session whose role allows the agent number. Bodies are
 //! JSON; a missing or bad field is a 400 that names it.
 
 use std::time::Duration;
@@ -21,11 +22,30 @@ pub type CommandRequest = (Command, Sender<Result<Reply, CommandError>>);
 /// How long a request waits for the switchboard before answering 503.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// `/api/v1/agents...` with `rest` the part after `/api/v1/agents`.
-pub fn route(method: &str, rest: &str, body: &str, commands: &Sender<CommandRequest>) -> Answer {
+/// `/api/v1/agents...` with `rest` the part after `/api/v1/agents`; state changes are
+/// recorded as made `by` the agent or an admin.
+pub fn route(
+    method: &str,
+    rest: &str,
+    body: &str,
+    commands: &Sender<CommandRequest>,
+    by: StatusCause,
+) -> Answer {
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     match (method, parts.as_slice()) {
         ("GET", []) => ask(commands, Command::Agents),
+        ("GET", [number]) => match ask_reply(commands, Command::Agents) {
+            Ok(Reply::Agents(list)) => match list.iter().find(|a| a.number == *number) {
+                Some(a) => Answer::json(200, &agent_json(a)),
+                None => super::routes::error_owned(
+                    404,
+                    &format!("no agent has the number {number}"),
+                    None,
+                ),
+            },
+            Ok(other) => Answer::json(200, &reply_json(&other)),
+            Err(answer) => answer,
+        },
         (_, [number, "call", ..] | [number, "supervise", ..]) => {
             super::calls::agent_route(method, number, &parts[1..], body, commands)
         }
@@ -35,11 +55,11 @@ pub fn route(method: &str, rest: &str, body: &str, commands: &Sender<CommandRequ
                 agent: number.to_string(),
             },
         ),
-        ("POST", [number, action]) => match parse_action(number, action, body) {
+        ("POST", [number, action]) => match parse_action(number, action, body, by) {
             Ok(command) => ask(commands, command),
             Err(answer) => answer,
         },
-        (_, [] | [_, "why"]) => error(405, "method not allowed", None),
+        (_, [] | [_] | [_, "why"]) => error(405, "method not allowed", None),
         (_, [_, "login" | "logout" | "state" | "mode"]) => error(405, "method not allowed", None),
         _ => error(404, "not found", None),
     }
@@ -64,9 +84,13 @@ struct ModeBody {
     mode: String,
 }
 
-fn parse_action(number: &str, action: &str, body: &str) -> Result<Command, Answer> {
+fn parse_action(
+    number: &str,
+    action: &str,
+    body: &str,
+    by: StatusCause,
+) -> Result<Command, Answer> {
     let agent = number.to_string();
-    let by = StatusCause::Agent;
     match action {
         "login" => {
             let b: LoginBody = parse_body(body, "{}")?;
@@ -132,12 +156,20 @@ pub(super) fn parse_body<T: serde::de::DeserializeOwned>(
 
 /// Send `command` to the switchboard and turn its answer into HTTP.
 pub(super) fn ask(commands: &Sender<CommandRequest>, command: Command) -> Answer {
+    match ask_reply(commands, command) {
+        Ok(reply) => Answer::json(200, &reply_json(&reply)),
+        Err(answer) => answer,
+    }
+}
+
+/// The switchboard's reply to `command`, or the HTTP answer for its refusal.
+fn ask_reply(commands: &Sender<CommandRequest>, command: Command) -> Result<Reply, Answer> {
     let (tx, rx) = bounded(1);
     if commands.send((command, tx)).is_err() {
-        return error(503, "callbox is stopping", None);
+        return Err(error(503, "callbox is stopping", None));
     }
     match rx.recv_timeout(REPLY_TIMEOUT) {
-        Ok(Ok(reply)) => Answer::json(200, &reply_json(&reply)),
+        Ok(Ok(reply)) => Ok(reply),
         Ok(Err(e)) => {
             let (code, field) = match &e {
                 CommandError::UnknownAgent(_) => (404, None),
@@ -152,9 +184,13 @@ pub(super) fn ask(commands: &Sender<CommandRequest>, command: Command) -> Answer
                 CommandError::NotSupervisor(_) => (403, None),
                 CommandError::NotNow(_) => (409, None),
             };
-            super::routes::error_owned(code, &e.to_string(), field.map(str::to_string))
+            Err(super::routes::error_owned(
+                code,
+                &e.to_string(),
+                field.map(str::to_string),
+            ))
         }
-        Err(_) => error(503, "the switchboard did not answer in time", None),
+        Err(_) => Err(error(503, "the switchboard did not answer in time", None)),
     }
 }
 
@@ -222,19 +258,21 @@ mod tests {
 
     #[test]
     fn bad_bodies_name_the_field() {
-        let e = parse_action("8001", "state", r#"{"state":"asleep"}"#).unwrap_err();
+        let e =
+            parse_action("8001", "state", r#"{"state":"asleep"}"#, StatusCause::Agent).unwrap_err();
         assert_eq!(e.code, 400);
         assert!(e.body.contains(r#""field":"state""#), "{}", e.body);
-        let e = parse_action("8001", "state", "{}").unwrap_err();
+        let e = parse_action("8001", "state", "{}", StatusCause::Agent).unwrap_err();
         assert!(e.body.contains(r#""field":"state""#), "{}", e.body);
-        let e = parse_action("8001", "login", r#"{"mode":"fax"}"#).unwrap_err();
+        let e = parse_action("8001", "login", r#"{"mode":"fax"}"#, StatusCause::Agent).unwrap_err();
         assert!(e.body.contains(r#""field":"mode""#), "{}", e.body);
-        let e = parse_action("8001", "login", r#"{"mood":"device"}"#).unwrap_err();
+        let e =
+            parse_action("8001", "login", r#"{"mood":"device"}"#, StatusCause::Agent).unwrap_err();
         assert!(e.body.contains(r#""field":"mood""#), "{}", e.body);
-        let e = parse_action("8001", "mode", "not json").unwrap_err();
+        let e = parse_action("8001", "mode", "not json", StatusCause::Agent).unwrap_err();
         assert_eq!(e.code, 400);
         assert!(matches!(
-            parse_action("8001", "login", ""),
+            parse_action("8001", "login", "", StatusCause::Agent),
             Ok(Command::Login { mode: None, .. })
         ));
     }
@@ -243,8 +281,14 @@ mod tests {
     fn a_stopped_switchboard_is_a_503() {
         let (tx, rx) = bounded::<CommandRequest>(1);
         drop(rx);
-        assert_eq!(route("GET", "", "", &tx).code, 503);
-        assert_eq!(route("DELETE", "/8001/login", "", &tx).code, 405);
-        assert_eq!(route("GET", "/8001/nothing/here", "", &tx).code, 404);
+        assert_eq!(route("GET", "", "", &tx, StatusCause::Agent).code, 503);
+        assert_eq!(
+            route("DELETE", "/8001/login", "", &tx, StatusCause::Agent).code,
+            405
+        );
+        assert_eq!(
+            route("GET", "/8001/nothing/here", "", &tx, StatusCause::Agent).code,
+            404
+        );
     }
 }

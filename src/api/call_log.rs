@@ -1,5 +1,6 @@
 //! `GET /api/v1/agents/{n}/calls`: an agent's own calls (my calls, S16, and the
-//! desk-phone calls of S14), read from the store.
+//! desk-phone calls of S14), read from the store; and the API's one connection to the
+//! store, which the web accounts and the audit log use too (`with_store`).
 //!
 //! The API thread keeps one read connection, opened on first use, so a request
 //! never waits on the writer (SQLite WAL: readers and the writer do not block each
@@ -103,12 +104,21 @@ impl CallLog {
         &self,
         f: impl FnOnce(&Store) -> Result<T, StoreError>,
     ) -> Result<T, Option<StoreError>> {
+        self.with_store(|s| f(s))
+    }
+
+    /// Runs `f` on the API's connection (web accounts, the audit log); `Err(None)`
+    /// when there is no database.
+    pub fn with_store<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, Option<StoreError>> {
         let path = self.path.as_ref().ok_or(None)?;
         let mut slot = self.store.borrow_mut();
         if slot.is_none() {
             *slot = Some(Store::open(path).map_err(Some)?);
         }
-        let store = slot.as_ref().ok_or(None)?;
+        let store = slot.as_mut().ok_or(None)?;
         f(store).map_err(Some)
     }
 }

@@ -4,8 +4,9 @@
 //! Routes: `GET /api/v1/agents/{n}/call`, `POST /api/v1/agents/{n}/call/{button}`
 //! (hold, resume, transfer, consult, conference, cancel-consult, complete-transfer,
 //! survey, verify, menu, hangup), `POST /api/v1/calls` (click-to-call), and
-//! `POST /api/v1/agents/{supervisor}/supervise[/stop]`. Like the rest of `/api/v1`
-//! until web accounts exist, loopback only.
+//! `POST /api/v1/agents/{supervisor}/supervise[/stop]`. Who may press which is decided
+//! before (`auth.rs`), except click-to-call's agent, which is in the body: an agent's
+//! session may dial only for themselves.
 
 use crossbeam_channel::Sender;
 use serde::Deserialize;
@@ -58,8 +59,13 @@ pub fn agent_route(
     }
 }
 
-/// `POST /api/v1/calls`: click-to-call.
-pub fn dial_route(method: &str, body: &str, commands: &Sender<CommandRequest>) -> Answer {
+/// `POST /api/v1/calls`: click-to-call; `only`: the one agent the caller may dial for.
+pub fn dial_route(
+    method: &str,
+    body: &str,
+    commands: &Sender<CommandRequest>,
+    only: Option<&str>,
+) -> Answer {
     if method != "POST" {
         return error(405, "method not allowed", None);
     }
@@ -67,6 +73,15 @@ pub fn dial_route(method: &str, body: &str, commands: &Sender<CommandRequest>) -
         Ok(b) if b.number.trim().is_empty() => {
             error(400, "expected a number to call", Some("number"))
         }
+        Ok(b) if only.is_some_and(|own| own != b.agent) => super::routes::error_owned(
+            403,
+            &format!(
+                "agent {} may call only from their own phone, not {}'s",
+                only.unwrap_or("?"),
+                b.agent
+            ),
+            Some("agent".into()),
+        ),
         Ok(b) => ask(
             commands,
             Command::Dial {

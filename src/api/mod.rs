@@ -1,6 +1,6 @@
-//! The api room: HTTP for people and scripts: `GET /health`, agent control under
-//! `/api/v1/agents` (see `agents.rs`), and the daemon's log level at
-//! `/api/v1/log-level` (loopback only, like agent control).
+//! The api room: HTTP for people and scripts: `GET /health`, web sessions at
+//! `/api/v1/session` (see `auth.rs`), agent control under `/api/v1/agents` (see
+//! `agents.rs`), and the daemon's log level at `/api/v1/log-level` (admins only).
 //!
 //! It owns the HTTP listener and its thread, and is the only room that knows HTTP or
 //! JSON: other rooms hand it plain values ([`Status`]) and it renders them. It must
@@ -13,10 +13,12 @@
 //! a time, so its heartbeat (for the systemd watchdog) moves while idle.
 
 mod agents;
+mod auth;
 mod call_log;
 mod calls;
 pub mod client;
 mod error;
+mod location;
 mod routes;
 mod web;
 
@@ -172,7 +174,13 @@ pub fn spawn(
             .name("api".into())
             .spawn(move || {
                 let log = call_log::CallLog::new(db);
-                serve(&server, &status, &commands, &log, &stopping)
+                let rooms = routes::Rooms {
+                    status: &status,
+                    commands: &commands,
+                    log: &log,
+                    auth: &auth::Auth::new(),
+                };
+                serve(&server, &rooms, &stopping)
             })
             .map_err(ApiError::Spawn)?
     };
@@ -209,18 +217,12 @@ impl Drop for ApiHandle {
     }
 }
 
-fn serve(
-    server: &tiny_http::Server,
-    status: &Status,
-    commands: &Sender<CommandRequest>,
-    log: &call_log::CallLog,
-    stopping: &AtomicBool,
-) {
+fn serve(server: &tiny_http::Server, rooms: &routes::Rooms<'_>, stopping: &AtomicBool) {
     loop {
         crate::heartbeat::tick(crate::heartbeat::Loop::Http);
         // The timeout wakes an idle server so its heartbeat still moves.
         match server.recv_timeout(HEARTBEAT_WAKE) {
-            Ok(Some(request)) => routes::handle(request, status, commands, log),
+            Ok(Some(request)) => routes::handle(request, rooms),
             Ok(None) if stopping.load(Ordering::SeqCst) => break,
             Ok(None) => {}
             Err(_) if stopping.load(Ordering::SeqCst) => break,

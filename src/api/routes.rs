@@ -1,11 +1,20 @@
 //! Which request gets which answer, and the JSON bodies.
 //!
-//! `route` is pure (method, path, status in; status code and body out) so every
-//! answer is testable without a socket; `handle` only carries it to tiny_http. Every
-//! answer, errors included, is JSON, so a client never has to guess the format.
+//! `route` takes the request as plain values ([`Asked`]) and gives the answer
+//! ([`Answer`]), so every answer is testable without a socket; `handle` only carries
+//! it to tiny_http. Every answer, errors included, is JSON (`{"error": "...",
+//! "field": "..."}`), so a client never has to guess the format: a malformed body or a
+//! missing or bad field is 400 naming the field, no session 401, a role's limit or a
+//! missing CSRF token 403, an unknown route 404, the login rate limit 429.
+//!
+//! Under `/api/`, who is asking is settled first (`auth.rs`: this machine without a
+//! cookie, or a session), then whether their role reaches the route, then the route;
+//! a change made through a session leaves an audit row with its answer's code.
 
 use std::io::Read;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use serde::Serialize;
@@ -13,10 +22,16 @@ use tiny_http::{Header, Method, Request, Response};
 
 use super::Status;
 use super::agents::{self, CommandRequest};
+use super::auth::{self, Auth, Caller};
 use super::call_log::CallLog;
+use crate::core::acd::StatusCause;
+use crate::store::Role;
 
 /// The largest request body read; a bigger one is refused with 413.
 const MAX_BODY: u64 = 64 * 1024;
+/// The largest body of another machine's request: what tiny_http reads before
+/// handing the request over, so reading it never waits on the peer.
+const REMOTE_MAX_BODY: usize = 1024;
 
 /// One answer: status code, body (JSON unless `content_type` says otherwise), whether
 /// to say which methods are allowed, and any other headers (cookies, caching).
@@ -87,95 +102,124 @@ pub struct Asked<'a> {
     pub method: &'a Method,
     pub url: &'a str,
     pub body: &'a str,
-    /// The peer is this machine.
+    /// The peer is this machine (see [`auth::is_this_machine`]).
     pub local: bool,
+    /// The peer's address, for the login rate limit.
+    pub peer: Option<IpAddr>,
+    /// The request came over TLS (the session cookie is then `Secure`).
+    pub secure: bool,
     /// The `Host` header, if any.
     pub host: Option<&'a str>,
     /// The `Content-Type` header, if any.
     pub content_type: Option<&'a str>,
+    /// The `Cookie` header, if any.
+    pub cookie: Option<&'a str>,
+    /// The `X-CSRF-Token` header, if any.
+    pub csrf: Option<&'a str>,
 }
 
-/// A `Host` that names this machine by address or as localhost. Anything else on a
-/// loopback connection is a web page's script reaching us through DNS rebinding.
-fn host_is_this_machine(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
+/// What the routes answer from: the other rooms and the API thread's own state.
+pub struct Rooms<'a> {
+    pub status: &'a Status,
+    pub commands: &'a Sender<CommandRequest>,
+    pub log: &'a CallLog,
+    pub auth: &'a Auth,
 }
 
-pub fn route(
-    asked: &Asked<'_>,
-    status: &Status,
-    commands: &Sender<CommandRequest>,
-    log: &CallLog,
-) -> Answer {
+pub fn route(asked: &Asked<'_>, rooms: &Rooms<'_>) -> Answer {
     let url = asked.url;
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    let calls = path == "/api/v1/calls";
-    let log_level = path == "/api/v1/log-level";
-    if let Some(rest) = path
-        .strip_prefix("/api/v1/agents")
-        .or((calls || log_level).then_some(""))
-    {
-        if !rest.is_empty() && !rest.starts_with('/') {
-            return error(404, "not found", None);
+    if path == "/api" || path.starts_with("/api/") {
+        let now = Instant::now();
+        if path == "/api/v1/session" {
+            return rooms.auth.route(asked, rooms.log, now);
         }
-        if !asked.local {
-            return error(
-                403,
-                "agent control answers only this machine until web accounts exist",
-                None,
-            );
-        }
-        if !asked.host.is_some_and(host_is_this_machine) {
-            return error(403, "the Host header must name this machine", None);
-        }
-        // A form on a web page cannot send JSON without asking first (CORS), so a
-        // change demands it.
-        let json = asked
-            .content_type
-            .is_some_and(|t| t.trim_start().starts_with("application/json"));
-        if *asked.method == Method::Post && !json {
-            return error(415, "send the body as application/json", None);
-        }
-        if calls {
-            return super::calls::dial_route(asked.method.as_str(), asked.body, commands);
-        }
-        if log_level {
-            return log_level_route(asked.method, asked.body);
-        }
-        let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
-        if let [agent, "calls"] = parts.as_slice() {
-            if *asked.method != Method::Get {
-                return error(405, "method not allowed", None);
+        let caller = match rooms.auth.caller(asked, rooms.log, now) {
+            Ok(caller) => caller,
+            Err(answer) => return answer,
+        };
+        let parts: Vec<&str> = match path.strip_prefix("/api/v1") {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                rest.split('/').filter(|p| !p.is_empty()).collect()
             }
-            let query = url.split_once('?').map_or("", |(_, q)| q);
-            return log.agent_calls(agent, query);
+            _ => return error(404, "not found", None),
+        };
+        let answer = api_route(asked, url, &parts, &caller, rooms);
+        if let Some(account) = &caller.account
+            && auth::is_change(asked.method)
+        {
+            let detail = format!("{} {path} -> {}", asked.method, answer.code);
+            auth::audit(rooms.log, &account.user, &auth::action_of(&parts), &detail);
         }
-        return agents::route(asked.method.as_str(), rest, asked.body, commands);
+        return answer;
     }
     match (path, asked.method) {
-        ("/health", Method::Get | Method::Head) => Answer::json(
-            200,
-            &Health {
-                status: "ok",
-                version: status.version(),
-                calls_active: status.calls_active.load(Ordering::Relaxed),
-                devices_registered: status.devices_registered.load(Ordering::Relaxed),
-                callers_waiting: status.callers_waiting.load(Ordering::Relaxed),
-                agents_logged_in: status.agents_logged_in.load(Ordering::Relaxed),
-                uptime_secs: status.uptime().as_secs(),
-                alarms: status.alarms(),
-            },
-        ),
+        ("/health", Method::Get | Method::Head) => {
+            let status = rooms.status;
+            Answer::json(
+                200,
+                &Health {
+                    status: "ok",
+                    version: status.version(),
+                    calls_active: status.calls_active.load(Ordering::Relaxed),
+                    devices_registered: status.devices_registered.load(Ordering::Relaxed),
+                    callers_waiting: status.callers_waiting.load(Ordering::Relaxed),
+                    agents_logged_in: status.agents_logged_in.load(Ordering::Relaxed),
+                    uptime_secs: status.uptime().as_secs(),
+                    alarms: status.alarms(),
+                },
+            )
+        }
         ("/health", _) => Answer {
             allow: Some("GET, HEAD"),
             ..error(405, "method not allowed", None)
         },
         // Everything outside /api and /health is the web app's (index.html, assets).
-        (_, Method::Get | Method::Head) if !path.starts_with("/api/") => super::web::serve(path),
+        (_, Method::Get | Method::Head) => super::web::serve(path),
+        _ => error(404, "not found", None),
+    }
+}
+
+/// `/api/v1/...` for a caller already known, `parts` the path after `/api/v1`.
+fn api_route(
+    asked: &Asked<'_>,
+    url: &str,
+    parts: &[&str],
+    caller: &Caller,
+    rooms: &Rooms<'_>,
+) -> Answer {
+    if let Err(answer) = auth::allowed(caller.role(), caller.agent(), parts) {
+        return answer;
+    }
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split('#').next().unwrap_or("");
+    let method = asked.method.as_str();
+    match parts {
+        ["agents", agent, "calls"] => {
+            if *asked.method != Method::Get {
+                return error(405, "method not allowed", None);
+            }
+            rooms.log.agent_calls(agent, query)
+        }
+        ["agents", rest @ ..] => {
+            // Changes to one's own state are the agent's; to another's, an admin's.
+            let by = match (&caller.account, rest.first()) {
+                (Some(a), Some(n)) if a.agent.as_deref() != Some(*n) => StatusCause::Admin,
+                _ => StatusCause::Agent,
+            };
+            let rest = format!("/{}", rest.join("/"));
+            agents::route(method, &rest, asked.body, rooms.commands, by)
+        }
+        ["calls"] => {
+            let only = match caller.role() {
+                Role::Agent => Some(caller.agent().unwrap_or("")),
+                Role::Admin | Role::Supervisor => None,
+            };
+            super::calls::dial_route(method, asked.body, rooms.commands, only)
+        }
+        ["log-level"] => log_level_route(asked.method, asked.body),
+        // The number-location lookup (src/api/location.rs) answers here.
+        ["numbers", number, "location"] => super::location::route(method, number, query),
         _ => error(404, "not found", None),
     }
 }
@@ -233,13 +277,9 @@ fn log_level_route(method: &Method, body: &str) -> Answer {
     }
 }
 
-pub fn handle(
-    mut request: Request,
-    status: &Status,
-    commands: &Sender<CommandRequest>,
-    log: &CallLog,
-) {
-    let local = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
+pub fn handle(mut request: Request, rooms: &Rooms<'_>) {
+    let peer = request.remote_addr().map(|a| a.ip());
+    let local = peer.is_some_and(auth::is_this_machine);
     let header_of = |name: &str| {
         request
             .headers()
@@ -248,11 +288,16 @@ pub fn handle(
             .map(|h| h.value.as_str().to_string())
     };
     let (host, content_type) = (header_of("Host"), header_of("Content-Type"));
-    // Only this machine's requests have a body worth reading: another peer's is never
-    // waited for (one slow sender must not hold the API thread).
+    let (cookie, csrf) = (header_of("Cookie"), header_of("X-CSRF-Token"));
+    // tiny_http has read a small body with a Content-Length before handing the
+    // request over; another machine's body is read only then, never waited for (one
+    // slow sender must not hold the API thread). This machine's is read as it comes.
+    let streamed = header_of("Transfer-Encoding").is_some() || header_of("Expect").is_some();
+    let remote_too_big =
+        !local && (streamed || request.body_length().is_some_and(|n| n > REMOTE_MAX_BODY));
     let mut body = String::new();
     let too_big = request.body_length().is_some_and(|n| n as u64 > MAX_BODY);
-    let read = if local && !too_big {
+    let read = if !too_big && !remote_too_big {
         request
             .as_reader()
             .take(MAX_BODY + 1)
@@ -261,7 +306,13 @@ pub fn handle(
     } else {
         Ok(())
     };
-    let answer = if local && (too_big || body.len() as u64 > MAX_BODY) {
+    let answer = if remote_too_big {
+        error(
+            413,
+            "a request from another machine carries at most 1 KiB of body, with a Content-Length",
+            None,
+        )
+    } else if too_big || body.len() as u64 > MAX_BODY {
         error(413, "the request body is larger than 64 KiB", None)
     } else if read.is_err() {
         error(400, "the request body is not UTF-8 text", None)
@@ -271,10 +322,14 @@ pub fn handle(
             url: request.url(),
             body: &body,
             local,
+            peer,
+            secure: request.secure(),
             host: host.as_deref(),
             content_type: content_type.as_deref(),
+            cookie: cookie.as_deref(),
+            csrf: csrf.as_deref(),
         };
-        route(&asked, status, commands, log)
+        route(&asked, rooms)
     };
     log::debug!(
         "api: {} {} -> {}",
@@ -321,17 +376,56 @@ fn header(name: &'static str, value: &'static str) -> Header {
 mod tests {
     use super::*;
 
-    fn get(method: &Method, url: &str, local: bool, status: &Status) -> Answer {
-        let (tx, _rx) = crossbeam_channel::bounded(1);
-        let asked = Asked {
+    /// A request from this machine (`local`) or another, with JSON and a good Host.
+    fn asked<'a>(method: &'a Method, url: &'a str, body: &'a str, local: bool) -> Asked<'a> {
+        Asked {
             method,
             url,
-            body: "",
+            body,
             local,
+            peer: Some(
+                if local {
+                    [127, 0, 0, 1]
+                } else {
+                    [192, 168, 1, 20]
+                }
+                .into(),
+            ),
+            secure: false,
             host: Some("127.0.0.1:8080"),
             content_type: Some("application/json"),
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    /// Routes with a switchboard that is gone (a request that passes every guard
+    /// answers 503) and the database `log`.
+    fn with_rooms<T>(log: &CallLog, f: impl FnOnce(&Rooms<'_>) -> T) -> T {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        drop(rx);
+        let status = Status::new();
+        let auth = Auth::new();
+        let rooms = Rooms {
+            status: &status,
+            commands: &tx,
+            log,
+            auth: &auth,
         };
-        route(&asked, status, &tx, &CallLog::none())
+        f(&rooms)
+    }
+
+    fn get(method: &Method, url: &str, local: bool, status: &Status) -> Answer {
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let log = CallLog::none();
+        let auth = Auth::new();
+        let rooms = Rooms {
+            status,
+            commands: &tx,
+            log: &log,
+            auth: &auth,
+        };
+        route(&asked(method, url, "", local), &rooms)
     }
 
     #[test]
@@ -343,90 +437,230 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["calls_active"], 3);
         assert_eq!(get(&Method::Post, "/health", true, &status).code, 405);
-        assert_eq!(get(&Method::Get, "/healthz", true, &status).code, 404);
+        // Other paths are the web app's (web.rs); under /api/ nothing else answers.
+        assert_eq!(get(&Method::Post, "/healthz", true, &status).code, 404);
         assert_eq!(
-            get(&Method::Get, "/", true, &status).body,
+            get(&Method::Get, "/api/v1/agentsx", true, &status).body,
             r#"{"error":"not found"}"#
         );
-        assert_eq!(
-            get(&Method::Get, "/api/v1/agentsx", true, &status).code,
-            404
-        );
+        for url in [
+            "/api/v1/agentsx",
+            "/api/v1",
+            "/api/v2/agents",
+            "/api/v1/nothing",
+        ] {
+            assert_eq!(get(&Method::Get, url, true, &status).code, 404, "{url}");
+        }
     }
 
     #[test]
     fn the_log_level_is_read_and_set_with_bad_levels_named() {
-        let (tx, _rx) = crossbeam_channel::bounded(1);
         let status = Status::new();
-        let ask = |method: &Method, body: &str| {
-            let asked = Asked {
-                method,
-                url: "/api/v1/log-level",
-                body,
-                local: true,
-                host: Some("127.0.0.1:8080"),
-                content_type: Some("application/json"),
+        let log = CallLog::none();
+        with_rooms(&log, |rooms| {
+            let ask = |method: &Method, body: &str| {
+                route(&asked(method, "/api/v1/log-level", body, true), rooms)
             };
-            route(&asked, &status, &tx, &CallLog::none())
-        };
-        let before = log::max_level();
-        let set = ask(&Method::Post, r#"{"level":"Debug"}"#);
-        assert_eq!((set.code, set.body.as_str()), (200, r#"{"level":"debug"}"#));
-        assert_eq!(log::max_level(), log::LevelFilter::Debug);
-        assert_eq!(ask(&Method::Get, "").body, r#"{"level":"debug"}"#);
-        for bad in [
-            r#"{"level":"loud"}"#,
-            r#"{"level":"off"}"#,
-            "{}",
-            r#"{"lvl":"info"}"#,
-        ] {
-            let r = ask(&Method::Post, bad);
-            assert_eq!(r.code, 400, "{bad}: {}", r.body);
-            assert!(r.body.contains(r#""field":"l"#), "{bad}: {}", r.body);
-        }
-        assert_eq!(ask(&Method::Delete, "").code, 405);
-        log::set_max_level(before);
+            let before = log::max_level();
+            let set = ask(&Method::Post, r#"{"level":"Debug"}"#);
+            assert_eq!((set.code, set.body.as_str()), (200, r#"{"level":"debug"}"#));
+            assert_eq!(log::max_level(), log::LevelFilter::Debug);
+            assert_eq!(ask(&Method::Get, "").body, r#"{"level":"debug"}"#);
+            for bad in [
+                r#"{"level":"loud"}"#,
+                r#"{"level":"off"}"#,
+                "{}",
+                r#"{"lvl":"info"}"#,
+            ] {
+                let r = ask(&Method::Post, bad);
+                assert_eq!(r.code, 400, "{bad}: {}", r.body);
+                assert!(r.body.contains(r#""field":"l"#), "{bad}: {}", r.body);
+            }
+            assert_eq!(ask(&Method::Delete, "").code, 405);
+            log::set_max_level(before);
+        });
         assert_eq!(
             get(&Method::Get, "/api/v1/log-level", false, &status).code,
-            403
+            401
         );
     }
 
     #[test]
-    fn agent_control_is_refused_to_other_machines() {
+    fn other_machines_need_a_session() {
         let status = Status::new();
-        assert_eq!(
-            get(&Method::Get, "/api/v1/agents", false, &status).code,
-            403
-        );
+        for url in [
+            "/api/v1/agents",
+            "/api/v1/agents/8001/calls",
+            "/api/v1/nothing",
+        ] {
+            let r = get(&Method::Get, url, false, &status);
+            assert_eq!(r.code, 401, "{url}: {}", r.body);
+        }
         assert_eq!(get(&Method::Get, "/health", false, &status).code, 200);
+        assert_eq!(
+            get(&Method::Get, "/api/v1/session", true, &status).code,
+            401
+        );
     }
 
     #[test]
     fn pages_of_other_sites_cannot_drive_agents_through_the_browser() {
-        let (tx, _rx) = crossbeam_channel::bounded(1);
-        let status = Status::new();
-        let ask = |host: Option<&str>, content_type: Option<&str>| {
-            let asked = Asked {
-                method: &Method::Post,
-                url: "/api/v1/agents/8001/logout",
-                body: "{}",
-                local: true,
-                host,
-                content_type,
+        let log = CallLog::none();
+        with_rooms(&log, |rooms| {
+            let ask = |host: Option<&str>, content_type: Option<&str>| {
+                let mut a = asked(&Method::Post, "/api/v1/agents/8001/logout", "{}", true);
+                a.host = host;
+                a.content_type = content_type;
+                route(&a, rooms).code
             };
-            route(&asked, &status, &tx, &CallLog::none()).code
-        };
-        assert_eq!(
-            ask(Some("evil.example:8080"), Some("application/json")),
-            403
+            assert_eq!(
+                ask(Some("evil.example:8080"), Some("application/json")),
+                403
+            );
+            assert_eq!(ask(None, Some("application/json")), 403);
+            assert_eq!(ask(Some("localhost:8080"), Some("text/plain")), 415);
+            assert_eq!(ask(Some("127.0.0.1"), None), 415);
+            // Well-formed: passes the guards and meets a switchboard that is not there.
+            assert_eq!(ask(Some("[::1]:8080"), Some("application/json")), 503);
+        });
+        assert!(auth::host_is_this_machine("192.168.1.10:8080"));
+        assert!(!auth::host_is_this_machine("callbox.evil.example"));
+    }
+
+    fn cookie_of(answer: &Answer) -> String {
+        let set = answer
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "Set-Cookie")
+            .map(|(_, v)| v.clone())
+            .expect("a Set-Cookie header");
+        set.split(';').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_remote_session_reaches_what_its_role_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("callbox.db");
+        {
+            let mut store = crate::store::Store::open(&db).unwrap();
+            for (number, name) in [("8001", "张三"), ("8002", "李四")] {
+                store
+                    .add_agent(&crate::store::NewAgent {
+                        number: number.into(),
+                        name: name.into(),
+                        web_password: format!("pw-{number}"),
+                        sip_password: None,
+                        direct_number: None,
+                        bound_device: None,
+                        answer_mode: crate::core::AnswerMode::Device,
+                        offline_answering: false,
+                        allow_fallback: false,
+                        confirm_direct: false,
+                    })
+                    .unwrap();
+            }
+        }
+        let log = CallLog::new(db);
+        with_rooms(&log, |rooms| {
+            let login = asked(
+                &Method::Post,
+                "/api/v1/session",
+                r#"{"user":"8001","password":"pw-8001"}"#,
+                false,
+            );
+            let r = route(&login, rooms);
+            assert_eq!(r.code, 200, "{}", r.body);
+            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(
+                (v["role"].as_str(), v["agent"].as_str()),
+                (Some("agent"), Some("8001"))
+            );
+            let csrf = v["csrf"].as_str().unwrap().to_string();
+            let cookie = cookie_of(&r);
+            let set = &r
+                .headers
+                .iter()
+                .find(|(n, _)| *n == "Set-Cookie")
+                .unwrap()
+                .1;
+            assert!(
+                set.ends_with("; HttpOnly; SameSite=Strict; Path=/"),
+                "{set}"
+            );
+            let ask = |method: &Method, url: &str, body: &str, csrf: Option<&str>| {
+                let mut a = asked(method, url, body, false);
+                a.cookie = Some(&cookie);
+                a.csrf = csrf;
+                a.host = Some("callbox.lan:8080");
+                route(&a, rooms)
+            };
+            let post = |url: &str, body: &str| ask(&Method::Post, url, body, Some(&csrf)).code;
+            // 503: allowed, and the (absent) switchboard was asked.
+            assert_eq!(
+                post("/api/v1/agents/8001/state", r#"{"state":"rest"}"#),
+                503
+            );
+            assert_eq!(post("/api/v1/agents/8001/call/hold", ""), 503);
+            assert_eq!(post("/api/v1/agents/8002/call/hold", ""), 403);
+            assert_eq!(post("/api/v1/agents/8001/supervise", "{}"), 403);
+            assert_eq!(
+                post(
+                    "/api/v1/calls",
+                    r#"{"agent":"8002","number":"13800138000"}"#
+                ),
+                403
+            );
+            assert_eq!(
+                post(
+                    "/api/v1/calls",
+                    r#"{"agent":"8001","number":"13800138000"}"#
+                ),
+                503
+            );
+            assert_eq!(post("/api/v1/log-level", r#"{"level":"info"}"#), 403);
+            let own = ask(&Method::Get, "/api/v1/agents/8001/calls", "", None);
+            assert_eq!(own.code, 200, "{}", own.body);
+            assert_eq!(
+                ask(&Method::Get, "/api/v1/agents/8002/calls", "", None).code,
+                403
+            );
+            assert_eq!(ask(&Method::Get, "/api/v1/agents", "", None).code, 403);
+            // CSRF: missing or wrong is 403, whatever the route.
+            for token in [None, Some("0123"), Some(&csrf[1..])] {
+                let r = ask(&Method::Post, "/api/v1/agents/8001/logout", "{}", token);
+                assert_eq!(r.code, 403, "{token:?}");
+                assert!(
+                    r.body.contains("csrf") || r.body.contains("CSRF"),
+                    "{}",
+                    r.body
+                );
+            }
+            let me = ask(&Method::Get, "/api/v1/session", "", None);
+            assert_eq!(me.code, 200);
+            assert!(me.body.contains(r#""name":"张三""#), "{}", me.body);
+            assert_eq!(ask(&Method::Delete, "/api/v1/session", "", None).code, 403);
+            assert_eq!(
+                ask(&Method::Delete, "/api/v1/session", "", Some(&csrf)).code,
+                200
+            );
+            assert_eq!(ask(&Method::Get, "/api/v1/session", "", None).code, 401);
+            assert_eq!(
+                ask(&Method::Get, "/api/v1/agents/8001/calls", "", None).code,
+                401
+            );
+        });
+        let audit = log.with_store(|s| s.audit_log(10)).unwrap();
+        let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+        assert!(
+            actions.contains(&"session-login") && actions.contains(&"hold"),
+            "{actions:?}"
         );
-        assert_eq!(ask(None, Some("application/json")), 403);
-        assert_eq!(ask(Some("localhost:8080"), Some("text/plain")), 415);
-        assert_eq!(ask(Some("127.0.0.1"), None), 415);
-        // Well-formed: passes the guards and meets a switchboard that is not there.
-        assert_eq!(ask(Some("[::1]:8080"), Some("application/json")), 503);
-        assert!(host_is_this_machine("192.168.1.10:8080"));
-        assert!(!host_is_this_machine("callbox.evil.example"));
+        assert!(audit.iter().all(|a| a.actor == "8001"));
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.detail == "POST /api/v1/agents/8002/call/hold -> 403"),
+            "{audit:?}"
+        );
     }
 }

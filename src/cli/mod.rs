@@ -8,6 +8,7 @@
 //! is, what a login needs) lives in the store or the switchboard, which answer with
 //! the reason.
 
+mod accounts;
 mod admin;
 mod args;
 mod controls;
@@ -53,6 +54,8 @@ pub const USAGE: &str =
   customer vip NUMBER [--off]     VIP callers go first in every queue
   customer pin NUMBER DIGITS|--clear   the customer's verification PIN (4-12 digits)
   audit [--limit N]               who supervised which call, newest first
+  admin passwd [NAME] [--role admin|supervisor]   set a web account's password (read
+                                  from stdin), creating the account; NAME: admin
   busy-reasons REASON...          the busy reasons agents choose from
   why call ID                     the call's trail: who was offered it, and why
   backup PATH [--recordings]      copy the database (and recordings) into the directory
@@ -91,6 +94,7 @@ pub fn handles(command: &str) -> bool {
             | "customer"
             | "busy-reasons"
             | "audit"
+            | "admin"
             | "log-level"
             | "backup"
             | "restore"
@@ -115,6 +119,7 @@ pub fn run(command: &str, rest: &[String], config: &Config) -> Result<(), CliErr
         ("agent", "calls") => controls::agent_calls(config, tail),
         ("agent", "supervisor") => controls::supervisor(config, tail),
         ("audit", _) => controls::audit(config, rest),
+        ("admin", "passwd") => accounts::passwd(config, tail),
         ("log-level", _) => log_level::run(config, rest),
         ("busy-reasons", _) => admin::busy_reasons(config, rest),
         ("agent", "login" | "logout" | "state" | "mode") => live::control(config, sub, tail),

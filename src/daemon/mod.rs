@@ -97,6 +97,7 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     }
     let first_call_id = store.next_call_id()?;
     let snapshots = store.agent_snapshots()?;
+    let first_admin = store.create_first_admin()?;
     drop(store);
     let writer = store::spawn_writer(&db_path)?;
 
@@ -143,10 +144,25 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
     );
     println!("callbox {} is running.", env!("CARGO_PKG_VERSION"));
     println!("  SIP   {sip_addr} (UDP and TCP)");
-    println!("  web   http://{}/health", http.local_addr());
+    // A wildcard listener is reached at the LAN address SDP advertises.
+    let web = http.local_addr();
+    let web_host = if web.ip().is_unspecified() {
+        config.rtp.advertise_ip()
+    } else {
+        web.ip()
+    };
+    println!(
+        "  web   http://{}/ (the panel; /health for monitoring)",
+        std::net::SocketAddr::new(web_host, web.port())
+    );
     println!("  data  {}", data_dir.display());
     if let Some(demo) = demo {
         print_demo(&demo, &config, sip_addr.port());
+    }
+    if let Some(password) = first_admin {
+        println!(
+            "\nWeb admin: user admin, password {password} (shown only now; `callbox admin passwd` sets a new one)"
+        );
     }
 
     let (reload_tx, reload_rx) = bounded(4);

@@ -26,6 +26,7 @@ mod retention;
 mod rows;
 mod schema;
 mod seed;
+mod users;
 mod write;
 mod writer;
 
@@ -44,6 +45,7 @@ pub use seed::{
     DEMO_AFTER_SALES_GROUP_NAME, DEMO_AGENTS, DEMO_BUSY_REASONS, DEMO_FLOW_NAME, DEMO_GROUP_NAME,
     DEMO_SERVICE_NUMBER, DEMO_TRUNK_HOST, DEMO_TRUNK_NAME, DEMO_USERS, DemoSeed,
 };
+pub use users::{Account, FIRST_ADMIN, MAX_PASSWORD_CHARS, MIN_USER_PASSWORD_CHARS, Role};
 pub use writer::{StoreWriter, spawn_writer};
 
 use crate::core::{Codec, TrunkRegistration};

@@ -55,6 +55,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "call controls",
         sql: include_str!("migrations/0006_call_controls.sql"),
     },
+    Migration {
+        version: 7,
+        name: "users",
+        sql: include_str!("migrations/0007_users.sql"),
+    },
 ];
 
 /// The schema version this binary writes.
