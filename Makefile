@@ -13,13 +13,21 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/callbox
 
 BUILD_PKGS := libsofia-sip-ua-dev libclang-dev libsystemd-dev pkg-config build-essential
+# The web panel (web/) builds with Node.js and npm: Debian's, unless a node and npm are
+# on the PATH already (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+WEB_PKGS := $(if $(shell command -v node && command -v npm),,nodejs npm)
+BUILD_PKGS += $(WEB_PKGS)
 # Real peers the tests run against: sipp, a softphone, audio tools.
 TEST_PKGS := sip-tester baresip sox libsox-fmt-all espeak-ng
+# tests/web.rs drives the web panel in Debian's Chromium (headless, playwright-core);
+# a CJK font, or its screenshots show boxes for every Chinese character.
+TEST_PKGS += chromium fonts-wqy-microhei
 # Building the .deb (make deb).
 DEB_PKGS := dpkg-dev debhelper fakeroot
 # tests/package.rs: builds, lints and installs the .deb in a Debian 12 chroot, and
-# checks the unit with systemd-analyze.
-TEST_PKGS += $(DEB_PKGS) lintian debootstrap systemd
+# checks the unit with systemd-analyze; systemd-nspawn boots the root to run the
+# service under systemd.
+TEST_PKGS += $(DEB_PKGS) lintian debootstrap systemd systemd-container
 
 # apt needs root; use sudo only when we are not root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -38,7 +46,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: deps test-deps cargo build run test bench clean deb
+.PHONY: deps test-deps cargo web build run test bench clean deb
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -53,7 +61,27 @@ cargo:
 	  echo "then open a new shell (or: source ~/.cargo/env) and run make again."; \
 	  exit 1; }
 
-build: deps cargo
+# The web panel: `npm ci` when web/node_modules is missing or older than the lock file,
+# `vite build` into web/dist when a source is newer than the last build (the stamp
+# web/dist/.built, which vite's build removes and make writes after it). The daemon
+# embeds web/dist (src/api/web.rs); until this runs, build.rs leaves a page there
+# saying to run it, so cargo alone never fails for want of it.
+NPM ?= npm
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) \
+	web/index.html web/vite.config.js web/package.json web/package-lock.json
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json | deps
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("Vite 7 needs Node.js 20.19 or newer, not " + process.version); process.exit(1) }'
+	cd web && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/.built: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && $(NPM) run --silent build
+	@touch $@
+
+web: web/dist/.built
+
+build: deps cargo web
 	$(CARGO) build --release
 
 # Built-in defaults: SIP on 5060, HTTP on 8080, data in ./var. The daemon prints the
@@ -62,7 +90,7 @@ run: build
 	$(BIN) serve
 
 # One command, failing on the first failure. Tests run in the debug profile.
-test: test-deps cargo
+test: test-deps cargo web
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
@@ -87,9 +115,10 @@ deb: deps cargo $(if $(CALLBOX_BIN),,build)
 	rm -rf $(DEB_OUT)/build
 	@ls $(DEB_OUT)/callbox_*.deb
 
-bench: test-deps cargo
+bench: test-deps cargo web
 	$(CARGO) bench --bench capacity
 
 # Build output only; the data in ./var (database, recordings) is left alone.
 clean:
 	$(CARGO) clean
+	rm -rf web/dist

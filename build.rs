@@ -6,8 +6,14 @@
 //! tag macros (`NUTAG_URL(x)`) are not generated, only the `nutag_*` statics they
 //! expand to; `vsnprintf` is kept so Sofia's log lines (a `va_list`) can be
 //! formatted on our side.
+//!
+//! It also keeps `web/dist` (the web panel, built by `make web` and embedded by
+//! `src/api/web.rs`) present: on a fresh clone it writes a placeholder page there, so
+//! `cargo build` works before any npm step, and it asks cargo to build again when the
+//! built files change, so a release binary embeds the app it was built after.
 
 fn main() {
+    web_dist();
     let lib = match pkg_config::probe_library("sofia-sip-ua") {
         Ok(lib) => lib,
         Err(e) => {
@@ -59,4 +65,28 @@ fn main() {
     if let Err(e) = bindings.write_to_file(out.join("sofia.rs")) {
         panic!("cannot write the Sofia-SIP bindings: {e}");
     }
+}
+
+/// A placeholder `web/dist/index.html` when the app was never built, and a rebuild
+/// whenever `web/dist` changes (vite replaces every file in it).
+fn web_dist() {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let dist = std::path::Path::new(&manifest).join("web").join("dist");
+    if !dist.join("index.html").exists() {
+        let page = "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+                    <title>callbox</title></head><body>\n\
+                    <!-- callbox: web panel not built -->\n\
+                    <p>网页面板尚未构建:请运行 <code>make web</code>(或 <code>make build</code>)。</p>\n\
+                    <p>The web panel is not built: run <code>make web</code> (or <code>make build</code>).</p>\n\
+                    </body></html>\n";
+        let written = std::fs::create_dir_all(&dist)
+            .and_then(|()| std::fs::write(dist.join("index.html"), page));
+        if let Err(e) = written {
+            println!(
+                "cargo:warning=cannot write a placeholder {}: {e}",
+                dist.display()
+            );
+        }
+    }
+    println!("cargo:rerun-if-changed=web/dist");
 }
