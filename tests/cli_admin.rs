@@ -4,6 +4,8 @@
 //! customers, `why call` reading a call's trail back, and the in-call controls' admin
 //! commands (customers' PINs, supervisors, the audit log, an agent's calls).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -12,18 +14,7 @@ use callbox::store::{NewGroup, NewTrunk, Store};
 use chrono::TimeZone;
 
 fn callbox(config: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_callbox"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("callbox runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    common::callbox::cli(config, args)
 }
 
 /// A data dir with a trunk, the service number 4008001234 and the group 售前.

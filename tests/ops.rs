@@ -26,18 +26,7 @@ use common::wait::wait_for;
 const MIB: usize = 1024 * 1024;
 
 fn callbox(config: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_callbox"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("callbox runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    common::callbox::cli(config, args)
 }
 
 /// A configuration on free loopback ports; `recording` is the `[recording]` table's

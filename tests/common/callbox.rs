@@ -164,3 +164,20 @@ impl Callbox {
             .wait_exit(Instant::now() + Duration::from_secs(10))
     }
 }
+
+/// Runs `callbox ARGS --config CONFIG` (an admin command) to the end; its exit code
+/// and what it printed, stdout then stderr.
+pub fn cli(config: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_callbox"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("callbox runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
