@@ -1018,6 +1018,14 @@ fn last_invite(w: &World) -> (LegId, Target) {
         .expect("an INVITE was sent")
 }
 
+/// 8001 consults agent `number`, who answers; the consulted leg.
+fn consulted(w: &mut World, number: &str) -> LegId {
+    bar(w, "8001", Control::Consult(Party::Agent(number.into()))).expect("consult");
+    let (t, _) = last_invite(w);
+    answer(w, t);
+    t
+}
+
 /// 8001 clicks to call 13800138000; both answer. Returns (customer leg, agent leg).
 fn click_to_call(w: &mut World) -> (LegId, LegId) {
     w.command(Command::Dial {
@@ -1036,14 +1044,7 @@ fn click_to_call(w: &mut World) -> (LegId, LegId) {
 fn an_attended_transfer_of_a_click_to_call_frees_the_new_agent_when_it_ends() {
     let mut w = office();
     let (c, _) = click_to_call(&mut w);
-    bar(
-        &mut w,
-        "8001",
-        Control::Consult(Party::Agent("8002".into())),
-    )
-    .expect("consult");
-    let (t, _) = last_invite(&w);
-    answer(&mut w, t);
+    let t = consulted(&mut w, "8002");
     bar(&mut w, "8001", Control::CompleteTransfer).expect("complete");
     assert_eq!(
         state(&w, "8001"),
@@ -1201,14 +1202,7 @@ fn a_transfer_while_a_supervisor_rings_leaves_no_timer_behind() {
 fn leaving_a_conference_ends_the_mix_and_the_others_hear_each_other() {
     let mut w = office();
     let (c, a) = connected(&mut w);
-    bar(
-        &mut w,
-        "8001",
-        Control::Consult(Party::Agent("8002".into())),
-    )
-    .expect("consult");
-    let (t, _) = last_invite(&w);
-    answer(&mut w, t);
+    let t = consulted(&mut w, "8002");
     bar(&mut w, "8001", Control::Conference).expect("conference");
     let mark = w.log.len();
     bar(&mut w, "8001", Control::CompleteTransfer).expect("leave");
@@ -1225,14 +1219,7 @@ fn leaving_a_conference_ends_the_mix_and_the_others_hear_each_other() {
 fn the_third_partys_hold_button_in_a_conference_leaves_the_other_two_talking() {
     let mut w = office();
     let (c, a) = connected(&mut w);
-    bar(
-        &mut w,
-        "8001",
-        Control::Consult(Party::Agent("8002".into())),
-    )
-    .expect("consult");
-    let (t, _) = last_invite(&w);
-    answer(&mut w, t);
+    let t = consulted(&mut w, "8002");
     bar(&mut w, "8001", Control::Conference).expect("conference");
     let mut hold = audio(6002, PCMA);
     hold.direction = Direction::SendOnly;
