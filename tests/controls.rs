@@ -1044,7 +1044,7 @@ fn click_to_call(w: &mut World) -> (LegId, LegId) {
 fn an_attended_transfer_of_a_click_to_call_frees_the_new_agent_when_it_ends() {
     let mut w = office();
     let (c, _) = click_to_call(&mut w);
-    let t = consulted(&mut w, "8002");
+    consulted(&mut w, "8002");
     bar(&mut w, "8001", Control::CompleteTransfer).expect("complete");
     assert_eq!(
         state(&w, "8001"),
