@@ -70,13 +70,32 @@ NPM ?= npm
 WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) \
 	web/index.html web/vite.config.js web/package.json web/package-lock.json
 
-web/node_modules/.package-lock.json: web/package-lock.json web/package.json | deps
-	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("Vite 7 needs Node.js 20.19 or newer, not " + process.version); process.exit(1) }'
-	cd web && $(NPM) ci --no-audit --no-fund --loglevel=error
+# Vite 7 needs Node.js 20.19 or newer; Debian 12's own nodejs is 18. When the node on
+# the PATH is older (or missing before `deps` installs Debian's), the web build uses a
+# Node 20 installed from the npm registry under $(NODE_DIR) by Debian's npm
+# (`npm install node@20`: the registry's own binary package, about 10 s).
+NODE_OK ?= $(shell node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null && echo yes)
+NODE_DIR := $(abspath $(TARGET_DIR))/node
+ifeq ($(NODE_OK),yes)
+WEB_NODE :=
+WEB_ENV :=
+else
+WEB_NODE := $(NODE_DIR)/node_modules/.bin/node
+WEB_ENV := env PATH="$(NODE_DIR)/node_modules/.bin:$$PATH"
+endif
+
+$(NODE_DIR)/node_modules/.bin/node: | deps
+	mkdir -p $(NODE_DIR)
+	$(NPM) install --no-audit --no-fund --loglevel=error --prefix $(NODE_DIR) node@20
+	@$@ --version
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json $(WEB_NODE) | deps
+	@$(WEB_ENV) node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("Vite 7 needs Node.js 20.19 or newer, not " + process.version); process.exit(1) }'
+	cd web && $(WEB_ENV) $(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 web/dist/.built: web/node_modules/.package-lock.json $(WEB_SRC)
-	cd web && $(NPM) run --silent build
+	cd web && $(WEB_ENV) $(NPM) run --silent build
 	@touch $@
 
 web: web/dist/.built
