@@ -19,6 +19,7 @@ use callbox::core::AnswerMode;
 use callbox::store::{NewAgent, NewDevice, Store};
 use common::TestDir;
 use common::callbox::{Callbox, Prepared};
+use common::wait::{secs, wait_until};
 
 const SQLISH: &str = "'; DROP TABLE agents; --";
 
@@ -408,17 +409,24 @@ fn supervisors_and_the_admin_reach_every_agent() {
     assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(with(http, &admin, "GET", "/api/v1/log-level", "").code, 200);
     let log = callbox.store();
-    let audit = log.audit_log(50).unwrap();
-    assert!(
-        audit.iter().any(|a| a.actor == "admin"
-            && a.action == "login"
-            && a.detail == "POST /api/v1/agents/8002/login -> 200"),
-        "{audit:#?}"
-    );
+    // The store's writer commits on its own thread: wait for the rows, with a deadline.
+    let audited = wait_until(secs(5), || {
+        log.audit_log(50).unwrap().iter().any(|a| {
+            a.actor == "admin"
+                && a.action == "login"
+                && a.detail == "POST /api/v1/agents/8002/login -> 200"
+        })
+    });
+    assert!(audited, "{:#?}", log.audit_log(50).unwrap());
     // A change to another agent's state is recorded as an admin's.
     let (id, _) = log.agent_by_number("8002").unwrap().unwrap();
-    let status = log.agent_status_log(id, 5).unwrap();
-    assert_eq!(status.last().unwrap().cause.as_str(), "admin", "{status:?}");
+    let by_admin = wait_until(secs(5), || {
+        log.agent_status_log(id, 5)
+            .unwrap()
+            .last()
+            .is_some_and(|r| r.cause.as_str() == "admin")
+    });
+    assert!(by_admin, "{:?}", log.agent_status_log(id, 5).unwrap());
 }
 
 #[test]
@@ -448,8 +456,15 @@ fn sql_looking_input_is_kept_as_text() {
     let store = callbox.store();
     let (id, name) = store.agent_by_number("8001").unwrap().unwrap();
     assert_eq!(name, "张三", "the agents table is still there");
-    let status = store.agent_status_log(id, 5).unwrap();
-    assert_eq!(status.last().unwrap().reason.as_deref(), Some(SQLISH));
+    // The store's writer commits on its own thread: wait for the row, with a deadline.
+    let kept = wait_until(secs(5), || {
+        store
+            .agent_status_log(id, 5)
+            .unwrap()
+            .last()
+            .is_some_and(|r| r.reason.as_deref() == Some(SQLISH))
+    });
+    assert!(kept, "{:?}", store.agent_status_log(id, 5).unwrap());
     let r = with(
         http,
         &s,

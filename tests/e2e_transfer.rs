@@ -475,12 +475,19 @@ fn desk_call_out(name: &str) -> serde_json::Value {
     // The status log tells the story in order.
     let agent = agent_id(&callbox, "8001");
     let store = callbox.store();
-    let states: Vec<String> = store
-        .agent_status_log(agent, 20)
-        .unwrap()
-        .iter()
-        .map(|r| r.to.as_str().to_string())
-        .collect();
+    let read = || -> Vec<String> {
+        store
+            .agent_status_log(agent, 20)
+            .unwrap()
+            .iter()
+            .map(|r| r.to.as_str().to_string())
+            .collect()
+    };
+    // The store's writer commits on its own thread: wait for the last row.
+    wait_until(secs(5), || {
+        read().last().map(String::as_str) == Some("idle")
+    });
+    let states = read();
     let at = |s: &str| states.iter().position(|x| x == s);
     assert!(
         matches!((at("calling"), at("talking")), (Some(c), Some(t)) if c < t)
