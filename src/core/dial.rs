@@ -68,28 +68,11 @@ impl Switchboard {
             }
             Target::Device(_) => (CallDirection::Internal, who.number.clone(), None),
         };
-        let record = CallRecord {
-            id,
-            direction,
-            from_number,
-            to_number: number.to_string(),
-            service_number: None,
-            device: who.bound_device,
-            trunk,
-            sip_call_id: String::new(),
-            started_at: now.wall,
-            answered_at: None,
-            ended_at: None,
-            hangup_by: None,
-            end_cause: None,
-            sip_code: None,
-            recording: None,
-            agent: Some(who.id),
-            group: None,
-            wait_secs: None,
-            hold_secs: 0,
-            survey_score: None,
-        };
+        let mut record =
+            CallRecord::begun(id, direction, from_number, number.to_string(), now.wall);
+        record.device = who.bound_device;
+        record.trunk = trunk;
+        record.agent = Some(who.id);
         let (a, b) = (self.new_leg(), self.new_leg());
         // Our own offer stands in for the caller's: both legs are ours.
         let ours = MediaDesc {

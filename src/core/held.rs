@@ -101,31 +101,11 @@ impl Held {
     ) -> Held {
         let mut a_media = LegMedia::default();
         a_media.learn(&offer);
-        Held {
-            record,
-            next_seq: 0,
-            a,
-            a_media,
-            a_offer: offer,
-            language: route.language,
-            ivr: ivr.map(Box::new),
-            then: None,
-            group: None,
-            priority: route.priority,
-            queued_at: None,
-            group_joined: now.mono,
-            answered: false,
-            offers: Vec::new(),
-            tried: Vec::new(),
-            playlist: VecDeque::new(),
-            playing: None,
-            overflows: 0,
-            leaving: None,
-            retry_at: None,
-            caller_agent: None,
-            caller_device: None,
-            return_group: None,
-        }
+        let mut w = Held::resumed(now, record, 0, a, a_media, offer, route.language);
+        w.answered = false;
+        w.ivr = ivr.map(Box::new);
+        w.priority = route.priority;
+        w
     }
 
     /// A customer an agent let go of (a transfer, the survey, a menu): answered

@@ -343,6 +343,40 @@ pub struct CallRecord {
     pub survey_score: Option<u8>,
 }
 
+impl CallRecord {
+    /// The row of a call that has just begun: nothing answered, ended or recorded.
+    pub fn begun(
+        id: CallId,
+        direction: CallDirection,
+        from_number: String,
+        to_number: String,
+        started_at: DateTime<Utc>,
+    ) -> CallRecord {
+        CallRecord {
+            id,
+            direction,
+            from_number,
+            to_number,
+            service_number: None,
+            device: None,
+            trunk: None,
+            sip_call_id: String::new(),
+            started_at,
+            answered_at: None,
+            ended_at: None,
+            hangup_by: None,
+            end_cause: None,
+            sip_code: None,
+            recording: None,
+            agent: None,
+            group: None,
+            wait_secs: None,
+            hold_secs: 0,
+            survey_score: None,
+        }
+    }
+}
+
 /// What happened on a call, in the call trail's closed vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallEventKind {

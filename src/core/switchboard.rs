@@ -434,34 +434,18 @@ impl Switchboard {
     fn incoming(&mut self, now: Now, new: IncomingCall) {
         let id = CallId(self.next_call);
         self.next_call += 1;
-        let mut record = CallRecord {
+        let mut record = CallRecord::begun(
             id,
-            direction: super::msg::CallDirection::Internal,
-            from_number: new.from_user.clone(),
-            to_number: new.to_user.clone(),
-            service_number: None,
-            device: match new.source {
-                CallSource::Device(d) => Some(d),
-                CallSource::Trunk(_) => None,
-            },
-            trunk: match new.source {
-                CallSource::Trunk(t) => Some(t),
-                CallSource::Device(_) => None,
-            },
-            sip_call_id: new.sip_call_id.clone(),
-            started_at: now.wall,
-            answered_at: None,
-            ended_at: None,
-            hangup_by: None,
-            end_cause: None,
-            sip_code: None,
-            recording: None,
-            agent: None,
-            group: None,
-            wait_secs: None,
-            hold_secs: 0,
-            survey_score: None,
-        };
+            super::msg::CallDirection::Internal,
+            new.from_user.clone(),
+            new.to_user.clone(),
+            now.wall,
+        );
+        record.sip_call_id = new.sip_call_id.clone();
+        match new.source {
+            CallSource::Device(d) => record.device = Some(d),
+            CallSource::Trunk(t) => record.trunk = Some(t),
+        }
         let caller = self.describe_source(new.source, &new.from_user);
 
         let routed = route(&self.directory, new.source, &new.from_user, &new.to_user);
