@@ -15,9 +15,73 @@ use crate::core::acd::{StatusCause, Verdict};
 use crate::core::{AgentView, AnswerMode, Availability, Command, CommandError, Reply};
 
 use super::routes::{Answer, error};
+use super::table::{Ctx, Route, Who};
 
 /// A command for the switchboard and the channel its answer comes back on.
 pub type CommandRequest = (Command, Sender<Result<Reply, CommandError>>);
+
+/// The agent routes (`table.rs`); each is answered by [`route`].
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/agents",
+        who: Who::Supervisor,
+        run: run,
+    },
+    Route {
+        method: "GET",
+        path: "/agents/{agent}",
+        who: Who::OwnAgent,
+        run: run,
+    },
+    Route {
+        method: "POST",
+        path: "/agents/{agent}/login",
+        who: Who::OwnAgent,
+        run: run,
+    },
+    Route {
+        method: "POST",
+        path: "/agents/{agent}/logout",
+        who: Who::OwnAgent,
+        run: run,
+    },
+    Route {
+        method: "POST",
+        path: "/agents/{agent}/state",
+        who: Who::OwnAgent,
+        run: run,
+    },
+    Route {
+        method: "POST",
+        path: "/agents/{agent}/mode",
+        who: Who::OwnAgent,
+        run: run,
+    },
+    Route {
+        method: "GET",
+        path: "/agents/{agent}/why",
+        who: Who::OwnAgent,
+        run: run,
+    },
+];
+
+fn run(ctx: &Ctx<'_>) -> Answer {
+    let agent = ctx.param("agent");
+    // Changes to one's own state are the agent's; to another's, an admin's.
+    let by = match &ctx.caller.account {
+        Some(a) if !agent.is_empty() && a.agent.as_deref() != Some(agent) => StatusCause::Admin,
+        _ => StatusCause::Agent,
+    };
+    let rest = ctx.parts().get(1..).unwrap_or(&[]).join("/");
+    route(
+        ctx.asked.method.as_str(),
+        &rest,
+        ctx.body(),
+        ctx.rooms.commands,
+        by,
+    )
+}
 
 /// How long a request waits for the switchboard before answering 503.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -16,6 +16,15 @@ use crate::core::CallRecord;
 use crate::store::{Store, StoreError};
 
 use super::routes::{Answer, error, error_owned};
+use super::table::{Ctx, Route, Who};
+
+/// An agent's own calls (`table.rs`).
+pub const ROUTES: &[Route] = &[Route {
+    method: "GET",
+    path: "/agents/{agent}/calls",
+    who: Who::OwnAgent,
+    run: |ctx: &Ctx<'_>| ctx.rooms.log.agent_calls(ctx.param("agent"), ctx.query),
+}];
 
 /// The most rows one request returns.
 const MAX_LIMIT: usize = 500;

@@ -15,6 +15,61 @@ use crate::core::{CallView, Command, Control, Party, Watch};
 
 use super::agents::{CommandRequest, ask, parse_body};
 use super::routes::{Answer, error};
+use super::table::{Ctx, Route, Who};
+
+/// The call bar, supervision and click-to-call routes (`table.rs`).
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/agents/{agent}/call",
+        who: Who::OwnAgent,
+        run: run_agent,
+    },
+    Route {
+        method: "POST",
+        path: "/agents/{agent}/call/{button}",
+        who: Who::OwnAgent,
+        run: run_agent,
+    },
+    Route {
+        method: "POST",
+        path: "/agents/{agent}/supervise",
+        who: Who::Supervisor,
+        run: run_agent,
+    },
+    Route {
+        method: "POST",
+        path: "/agents/{agent}/supervise/stop",
+        who: Who::Supervisor,
+        run: run_agent,
+    },
+    Route {
+        method: "POST",
+        path: "/calls",
+        who: Who::Anyone,
+        run: run_dial,
+    },
+];
+
+fn run_agent(ctx: &Ctx<'_>) -> Answer {
+    let parts = ctx.parts().get(2..).unwrap_or(&[]);
+    agent_route(
+        ctx.asked.method.as_str(),
+        ctx.param("agent"),
+        parts,
+        ctx.body(),
+        ctx.rooms.commands,
+    )
+}
+
+fn run_dial(ctx: &Ctx<'_>) -> Answer {
+    dial_route(
+        ctx.asked.method.as_str(),
+        ctx.body(),
+        ctx.rooms.commands,
+        ctx.only_agent(),
+    )
+}
 
 /// `/api/v1/agents/{number}/...` for `call` and `supervise`; `parts` start there.
 pub fn agent_route(

@@ -11,6 +11,15 @@
 use serde::Serialize;
 
 use super::routes::{Answer, error};
+use super::table::{Ctx, Route, Who};
+
+/// A number's 归属地 (`table.rs`).
+pub const ROUTES: &[Route] = &[Route {
+    method: "GET",
+    path: "/numbers/{number}/location",
+    who: Who::Anyone,
+    run: |ctx: &Ctx<'_>| route("GET", ctx.param("number"), ctx.query),
+}];
 use crate::core::location::{self, NotANumber};
 
 #[derive(Serialize)]

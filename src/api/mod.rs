@@ -17,9 +17,16 @@ mod auth;
 mod call_log;
 mod calls;
 pub mod client;
+mod crm;
 mod error;
+mod lines;
+mod live;
 mod location;
+mod openapi;
+mod records;
 mod routes;
+mod staff;
+mod table;
 mod web;
 
 use std::net::SocketAddr;
@@ -148,8 +155,12 @@ pub struct ApiHandle {
     server: Arc<tiny_http::Server>,
     local_addr: SocketAddr,
     stopping: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
+
+/// Threads answering requests: one slow request (an export, a slow sender) holds
+/// one of them, not the API.
+const WORKERS: usize = 4;
 
 /// Listens on `listen` (port 0 picks a free port; see [`ApiHandle::local_addr`]) and
 /// serves requests on a new thread; agent commands go to the switchboard through
@@ -168,28 +179,42 @@ pub fn spawn(
     let local_addr = server.server_addr().to_ip().unwrap_or(listen);
     let server = Arc::new(server);
     let stopping = Arc::new(AtomicBool::new(false));
-    let thread = {
-        let (server, stopping) = (server.clone(), stopping.clone());
-        std::thread::Builder::new()
-            .name("api".into())
+    // Sessions are shared; each worker has its own read connection to the store.
+    let sessions = Arc::new(auth::Auth::new());
+    let mut threads = Vec::with_capacity(WORKERS);
+    for n in 0..WORKERS {
+        let (server, stop) = (server.clone(), stopping.clone());
+        let (status, commands, db) = (status.clone(), commands.clone(), db.clone());
+        let sessions = sessions.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("api-{n}"))
             .spawn(move || {
                 let log = call_log::CallLog::new(db);
                 let rooms = routes::Rooms {
                     status: &status,
                     commands: &commands,
                     log: &log,
-                    auth: &auth::Auth::new(),
+                    auth: &sessions,
                 };
-                serve(&server, &rooms, &stopping)
-            })
-            .map_err(ApiError::Spawn)?
-    };
+                serve(&server, &rooms, &stop)
+            });
+        match thread {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                stopping.store(true, Ordering::SeqCst);
+                for t in threads {
+                    let _ = t.join();
+                }
+                return Err(ApiError::Spawn(e));
+            }
+        }
+    }
     log::info!("api: listening on http://{local_addr}");
     Ok(ApiHandle {
         server,
         local_addr,
         stopping,
-        thread: Some(thread),
+        threads,
     })
 }
 
@@ -208,11 +233,12 @@ impl ApiHandle {
 impl Drop for ApiHandle {
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::SeqCst);
+        // Each worker wakes within HEARTBEAT_WAKE and sees the stop.
         self.server.unblock();
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            log::error!("api: server thread panicked");
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                log::error!("api: a server thread panicked");
+            }
         }
     }
 }

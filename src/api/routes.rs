@@ -21,17 +21,15 @@ use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response};
 
 use super::Status;
-use super::agents::{self, CommandRequest};
-use super::auth::{self, Auth, Caller};
+use super::agents::CommandRequest;
+use super::auth::{self, Auth};
 use super::call_log::CallLog;
-use crate::core::acd::StatusCause;
-use crate::store::Role;
+use super::table::{Ctx, Route, Who};
 
 /// The largest request body read; a bigger one is refused with 413.
-const MAX_BODY: u64 = 64 * 1024;
-/// The largest body of another machine's request: what tiny_http reads before
-/// handing the request over, so reading it never waits on the peer.
-const REMOTE_MAX_BODY: usize = 1024;
+const MAX_BODY: u64 = 256 * 1024;
+/// The largest upload (a prompt's audio file, under `/api/v1/prompts/`).
+pub const MAX_UPLOAD: u64 = 16 * 1024 * 1024;
 
 /// One answer: status code, body (JSON unless `content_type` says otherwise), whether
 /// to say which methods are allowed, and any other headers (cookies, caching).
@@ -101,7 +99,10 @@ pub fn error_owned(code: u16, message: &str, field: Option<String>) -> Answer {
 pub struct Asked<'a> {
     pub method: &'a Method,
     pub url: &'a str,
+    /// The body as text; "" when it is not UTF-8 (then only `raw` has it).
     pub body: &'a str,
+    /// The body's bytes, for uploads.
+    pub raw: &'a [u8],
     /// The peer is this machine (see [`auth::is_this_machine`]).
     pub local: bool,
     /// The peer's address, for the login rate limit.
@@ -144,7 +145,9 @@ pub fn route(asked: &Asked<'_>, rooms: &Rooms<'_>) -> Answer {
             }
             _ => return error(404, "not found", None),
         };
-        let answer = api_route(asked, url, &parts, &caller, rooms);
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        let query = query.split('#').next().unwrap_or("");
+        let answer = super::table::dispatch(asked, &parts, query, &caller, rooms);
         if let Some(account) = &caller.account
             && auth::is_change(asked.method)
         {
@@ -180,48 +183,24 @@ pub fn route(asked: &Asked<'_>, rooms: &Rooms<'_>) -> Answer {
     }
 }
 
-/// `/api/v1/...` for a caller already known, `parts` the path after `/api/v1`.
-fn api_route(
-    asked: &Asked<'_>,
-    url: &str,
-    parts: &[&str],
-    caller: &Caller,
-    rooms: &Rooms<'_>,
-) -> Answer {
-    if let Err(answer) = auth::allowed(caller.role(), caller.agent(), parts) {
-        return answer;
-    }
-    let query = url.split_once('?').map_or("", |(_, q)| q);
-    let query = query.split('#').next().unwrap_or("");
-    let method = asked.method.as_str();
-    match parts {
-        ["agents", agent, "calls"] => {
-            if *asked.method != Method::Get {
-                return error(405, "method not allowed", None);
-            }
-            rooms.log.agent_calls(agent, query)
-        }
-        ["agents", rest @ ..] => {
-            // Changes to one's own state are the agent's; to another's, an admin's.
-            let by = match (&caller.account, rest.first()) {
-                (Some(a), Some(n)) if a.agent.as_deref() != Some(*n) => StatusCause::Admin,
-                _ => StatusCause::Agent,
-            };
-            let rest = format!("/{}", rest.join("/"));
-            agents::route(method, &rest, asked.body, rooms.commands, by)
-        }
-        ["calls"] => {
-            let only = match caller.role() {
-                Role::Agent => Some(caller.agent().unwrap_or("")),
-                Role::Admin | Role::Supervisor => None,
-            };
-            super::calls::dial_route(method, asked.body, rooms.commands, only)
-        }
-        ["log-level"] => log_level_route(asked.method, asked.body),
-        // The number-location lookup (src/api/location.rs) answers here.
-        ["numbers", number, "location"] => super::location::route(method, number, query),
-        _ => error(404, "not found", None),
-    }
+/// The daemon's own routes (`table.rs`).
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/log-level",
+        who: Who::Admin,
+        run: run_log_level,
+    },
+    Route {
+        method: "POST",
+        path: "/log-level",
+        who: Who::Admin,
+        run: run_log_level,
+    },
+];
+
+fn run_log_level(ctx: &Ctx<'_>) -> Answer {
+    log_level_route(ctx.asked.method, ctx.body())
 }
 
 #[derive(serde::Deserialize)]
@@ -289,38 +268,46 @@ pub fn handle(mut request: Request, rooms: &Rooms<'_>) {
     };
     let (host, content_type) = (header_of("Host"), header_of("Content-Type"));
     let (cookie, csrf) = (header_of("Cookie"), header_of("X-CSRF-Token"));
-    // tiny_http has read a small body with a Content-Length before handing the
-    // request over; another machine's body is read only then, never waited for (one
-    // slow sender must not hold the API thread). This machine's is read as it comes.
-    let streamed = header_of("Transfer-Encoding").is_some() || header_of("Expect").is_some();
-    let remote_too_big =
-        !local && (streamed || request.body_length().is_some_and(|n| n > REMOTE_MAX_BODY));
-    let mut body = String::new();
-    let too_big = request.body_length().is_some_and(|n| n as u64 > MAX_BODY);
-    let read = if !too_big && !remote_too_big {
+    // A body must say its length: a chunked one could hold a worker for as long as
+    // the sender likes. Uploads may be larger than other bodies.
+    let streamed = header_of("Transfer-Encoding").is_some();
+    let limit = if request.url().starts_with("/api/v1/prompts/") {
+        MAX_UPLOAD
+    } else {
+        MAX_BODY
+    };
+    let mut raw = Vec::new();
+    let too_big = request.body_length().is_some_and(|n| n as u64 > limit);
+    let read = if !too_big && !streamed {
         request
             .as_reader()
-            .take(MAX_BODY + 1)
-            .read_to_string(&mut body)
+            .take(limit + 1)
+            .read_to_end(&mut raw)
             .map(|_| ())
     } else {
         Ok(())
     };
-    let answer = if remote_too_big {
+    let body = std::str::from_utf8(&raw).unwrap_or("");
+    let answer = if streamed {
         error(
-            413,
-            "a request from another machine carries at most 1 KiB of body, with a Content-Length",
+            411,
+            "send the body with a Content-Length, not chunked",
             None,
         )
-    } else if too_big || body.len() as u64 > MAX_BODY {
-        error(413, "the request body is larger than 64 KiB", None)
+    } else if too_big || raw.len() as u64 > limit {
+        error_owned(
+            413,
+            &format!("the request body is larger than {} KiB", limit / 1024),
+            None,
+        )
     } else if read.is_err() {
-        error(400, "the request body is not UTF-8 text", None)
+        error(400, "the request body could not be read", None)
     } else {
         let asked = Asked {
             method: request.method(),
             url: request.url(),
-            body: &body,
+            body,
+            raw: &raw,
             local,
             peer,
             secure: request.secure(),
@@ -382,6 +369,7 @@ mod tests {
             method,
             url,
             body,
+            raw: body.as_bytes(),
             local,
             peer: Some(
                 if local {
@@ -441,7 +429,7 @@ mod tests {
         assert_eq!(get(&Method::Post, "/healthz", true, &status).code, 404);
         assert_eq!(
             get(&Method::Get, "/api/v1/agentsx", true, &status).body,
-            r#"{"error":"not found"}"#
+            r#"{"error":"no such route (GET /api/v1/openapi.json lists them)"}"#
         );
         for url in [
             "/api/v1/agentsx",

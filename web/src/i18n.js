@@ -1,8 +1,30 @@
 // vue-i18n with the app's two languages: zh-CN (the default) and en. The choice is
 // kept in localStorage, so the next visit opens in the same language.
 import { createI18n } from 'vue-i18n'
-import zhCN from './locales/zh-CN.js'
-import en from './locales/en.js'
+import zhCNBase from './locales/zh-CN.js'
+import enBase from './locales/en.js'
+
+// Each area keeps its words in locales/<language>/<area>.js (default export: an
+// object under the area's own top-level key), merged over the base files here.
+const zhAreas = import.meta.glob('./locales/zh-CN/*.js', { eager: true })
+const enAreas = import.meta.glob('./locales/en/*.js', { eager: true })
+
+/** `base` with every area's messages added (deeply: an area may add to a base key). */
+export function merged(base, areas) {
+  const out = structuredClone(base)
+  const into = (target, source) => {
+    for (const [k, v] of Object.entries(source ?? {})) {
+      if (v && typeof v === 'object' && !Array.isArray(v) && target[k] && typeof target[k] === 'object')
+        into(target[k], v)
+      else target[k] = v
+    }
+  }
+  for (const key of Object.keys(areas).sort()) into(out, areas[key].default)
+  return out
+}
+
+const zhCN = merged(zhCNBase, zhAreas)
+const en = merged(enBase, enAreas)
 
 export const LOCALES = ['zh-CN', 'en']
 export const DEFAULT_LOCALE = 'zh-CN'

@@ -1,5 +1,12 @@
 // Every string the app shows, in English; the same keys as zh-CN.js.
 export default {
+  nav: {
+    workspace: 'Workspace',
+    sections: { work: 'Workspace', monitor: 'Monitoring', console: 'Administration' },
+    logout: 'Log out',
+    collapse: 'Collapse menu',
+  },
+  menu: { workspace: 'Workspace' },
   lang: { 'zh-CN': '中文', en: 'English' },
   app: { title: 'callbox call center', language: 'Language' },
   login: {

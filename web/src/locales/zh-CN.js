@@ -1,6 +1,13 @@
 // Every string the app shows, in Chinese (the default). en.js has the same keys;
 // test/i18n.test.js checks that they match.
 export default {
+  nav: {
+    workspace: '工作台',
+    sections: { work: '坐席工作台', monitor: '监控与报表', console: '系统管理' },
+    logout: '退出登录',
+    collapse: '收起菜单',
+  },
+  menu: { workspace: '工作台' },
   lang: { 'zh-CN': '中文', en: 'English' },
   app: { title: 'callbox 呼叫中心', language: '语言' },
   login: {
