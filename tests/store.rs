@@ -1081,7 +1081,7 @@ fn a_0001_database_upgrades_keeping_its_rows() {
 
     let mut store = Store::open(&path).unwrap();
     assert_eq!(user_version(&path), callbox::store::SCHEMA_VERSION);
-    assert_eq!(callbox::store::SCHEMA_VERSION, 7);
+    assert_eq!(callbox::store::SCHEMA_VERSION, 12);
     let directory = store.load_directory("9").unwrap();
     assert_eq!(directory.device_by_user("1001").unwrap().password, "pw1001");
     let number = directory.service_number("4001").unwrap();

@@ -18,14 +18,18 @@
 
 mod agents;
 mod backup;
+mod crm;
 mod customers;
 mod error;
 mod flows;
+mod lines;
 mod read;
+mod records;
 mod retention;
 mod rows;
 mod schema;
 mod seed;
+mod staff;
 mod users;
 mod write;
 mod writer;

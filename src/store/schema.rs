@@ -60,6 +60,31 @@ const MIGRATIONS: &[Migration] = &[
         name: "users",
         sql: include_str!("migrations/0007_users.sql"),
     },
+    Migration {
+        version: 8,
+        name: "staff",
+        sql: include_str!("migrations/0008_staff.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "lines",
+        sql: include_str!("migrations/0009_lines.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "crm",
+        sql: include_str!("migrations/0010_crm.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "records",
+        sql: include_str!("migrations/0011_records.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "live",
+        sql: include_str!("migrations/0012_live.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -15,6 +15,7 @@ pub mod audio;
 pub mod baresip;
 pub mod baresip_config;
 pub mod baresip_ctrl;
+pub mod browser;
 pub mod callbox;
 pub mod center;
 pub mod error;

@@ -1,143 +1,20 @@
 // The agent workspace in Debian's Chromium, driven by playwright-core (tests/web.rs
-// starts the daemon and runs this). Each step prints "ok - …"; the first failure
-// prints "FAIL: …" and exits 1. The script times itself out, and stops the browser
-// by its pid (its process group) whatever happens.
-//
-// Environment: CALLBOX_URL (http://127.0.0.1:PORT), AGENT, AGENT_PASSWORD,
-// PROFILE_DIR (a fresh, empty Chromium profile), SCREENSHOTS (a directory),
-// PID_FILE (where the browser's pid is written, for the test to kill it too),
-// TIMEOUT_MS (default 90000).
-import { createRequire } from 'node:module'
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+// starts the daemon and runs this through tests/common/browser.rs; lib.mjs has the
+// shared steps). Environment: lib.mjs's, and AGENT, AGENT_PASSWORD.
+import { api, env, eventually, expectText, fail, field, launch, ok, run, shot, step, text, BASE } from './lib.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const web = join(here, '..', '..', 'web')
-const { chromium } = createRequire(join(web, 'package.json'))('playwright-core')
-
-const env = (name, fallback) => {
-  const v = process.env[name] ?? fallback
-  if (v === undefined) fail(`${name} is not set`)
-  return v
-}
-const BASE = env('CALLBOX_URL')
 const AGENT = env('AGENT')
 const PASSWORD = env('AGENT_PASSWORD')
-const PROFILE = env('PROFILE_DIR')
-const SHOTS = env('SCREENSHOTS')
-const PID_FILE = env('PID_FILE', '')
-const TIMEOUT_MS = Number(env('TIMEOUT_MS', '90000'))
-const STEP_MS = 10000
-
-let browserPids = []
-let context = null
-let step = 'start'
-
-class Failed extends Error {}
-
-function fail(message) {
-  throw new Failed(message)
-}
-
-function ok(what) {
-  console.log(`ok - ${what}`)
-}
-
-/** The pids of Chromium processes this node started (children of this process). */
-function childPids() {
-  const pids = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      // pid (comm) state ppid ...; comm may hold spaces, so split after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === process.pid) pids.push(Number(name))
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids
-}
-
-function killBrowser() {
-  for (const pid of browserPids) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-const watchdog = setTimeout(() => {
-  console.log(`FAIL: timed out after ${TIMEOUT_MS} ms in step: ${step}`)
-  killBrowser()
-  process.exit(2)
-}, TIMEOUT_MS)
-
-async function api(method, path, body) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.text()
-  const json = (res.headers.get('content-type') ?? '').startsWith('application/json') && text ? JSON.parse(text) : null
-  return { status: res.status, headers: res.headers, text, json }
-}
 
 async function agentState(number) {
   const r = await api('GET', '/api/v1/agents')
   return (r.json ?? []).find((a) => a.number === number)
 }
 
-async function eventually(what, check, ms = STEP_MS) {
-  const end = Date.now() + ms
-  let last
-  while (Date.now() < end) {
-    try {
-      last = await check()
-      if (last === true) return
-    } catch (e) {
-      last = e.message
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  fail(`${what} (last seen: ${JSON.stringify(last)})`)
-}
-
-async function shot(page, name) {
-  const path = join(SHOTS, `${name}.png`)
-  await page.screenshot({ path, fullPage: true })
-  ok(`screenshot ${path}`)
-}
-
-async function text(page, sel) {
-  return (await page.locator(sel).first().innerText({ timeout: STEP_MS })).trim()
-}
-
-async function expectText(page, sel, want) {
-  step = `${sel} shows ${want}`
-  await eventually(`${sel} shows "${want}"`, async () => {
-    const got = await text(page, sel)
-    return got.includes(want) || got
-  })
-  ok(`${sel} shows "${want}"`)
-}
-
-/** An el-input's <input>: Element Plus puts the attributes on the input itself. */
-const field = (name) => `input[data-test=${name}], [data-test=${name}] input`
-
 const secs = (s) => s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0)
 
 async function main() {
-  mkdirSync(SHOTS, { recursive: true })
-
-  step = 'the daemon serves the app'
+  step('the daemon serves the app')
   const index = await api('GET', '/')
   if (index.status !== 200 || !index.text.includes('<div id="app">'))
     fail(`GET / is not the built app (${index.status}): ${index.text.slice(0, 200)}; run make web`)
@@ -157,32 +34,8 @@ async function main() {
   }
   ok('index.html, hashed assets, app paths and 404s are served as they should be')
 
-  step = 'launch chromium'
-  const before = new Set(childPids())
-  context = await chromium.launchPersistentContext(PROFILE, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 800 },
-    locale: 'zh-CN',
-    timeout: 30000,
-  })
-  browserPids = childPids().filter((p) => !before.has(p))
-  if (PID_FILE) writeFileSync(PID_FILE, browserPids.join('\n') + '\n')
-  ok(`chromium started (pid ${browserPids.join(', ')})`)
-  context.setDefaultTimeout(STEP_MS)
-  const page = context.pages()[0] ?? (await context.newPage())
-  const pageErrors = []
-  page.on('pageerror', (e) => pageErrors.push(e.message))
+  const page = await launch()
+  const pageErrors = page.errors
   // Every change the app sends: method, path, and its CSRF and content-type headers.
   const changes = []
   page.on('request', (r) => {
@@ -190,7 +43,7 @@ async function main() {
       changes.push({ what: `${r.method()} ${new URL(r.url()).pathname}`, headers: r.headers() })
   })
 
-  step = 'the login page, in Chinese'
+  step('the login page, in Chinese')
   await page.goto(BASE + '/', { waitUntil: 'domcontentloaded' })
   await page.waitForURL(/\/login$/)
   await expectText(page, '[data-test=login-title]', '坐席登录')
@@ -201,7 +54,7 @@ async function main() {
   if ((await page.getAttribute('html', 'lang')) !== 'zh-CN') fail('the page is not lang=zh-CN')
   await shot(page, '01-login-zh')
 
-  step = 'switch to English'
+  step('switch to English')
   await page.click('[data-test=lang-en]')
   await expectText(page, '[data-test=login-title]', 'Agent sign-in')
   await expectText(page, '[data-test=login-submit]', 'Sign in')
@@ -215,12 +68,12 @@ async function main() {
   await page.click('[data-test=lang-zh-CN]')
   await expectText(page, '[data-test=login-title]', '坐席登录')
 
-  step = 'a missing password is named'
+  step('a missing password is named')
   await page.fill(field('login-user'), AGENT)
   await page.click('[data-test=login-submit]')
   await expectText(page, '.el-message--error', '请填写密码')
 
-  step = 'sign in with the direct line, which the agent has no number for'
+  step('sign in with the direct line, which the agent has no number for')
   await page.fill(field('login-password'), PASSWORD)
   await page.click('[data-test=mode-direct]')
   await page.click('[data-test=login-submit]')
@@ -228,13 +81,13 @@ async function main() {
   await page.waitForURL(/\/workspace$/)
   await expectText(page, '[data-test=agent-state]', '签出')
   ok('the refused mode is shown naming the field, and the agent stays signed out of the ACD')
-  const cookies = await context.cookies(BASE)
+  const cookies = await page.context().cookies(BASE)
   if (!cookies.some((c) => c.httpOnly && c.sameSite === 'Strict'))
     fail(`no HttpOnly SameSite=Strict session cookie: ${JSON.stringify(cookies)}`)
   ok('the session is an HttpOnly, SameSite=Strict cookie')
   await shot(page, '03-login-refused-mode')
 
-  step = 'switch the answer mode to the softphone from the avatar menu'
+  step('switch the answer mode to the softphone from the avatar menu')
   await page.click('[data-test=avatar]')
   await page.click('[data-test=menu-mode]')
   await page.locator('[data-test=mode-dialog]').getByText('软电话').click()
@@ -247,7 +100,7 @@ async function main() {
   })
   ok('the agent is idle on the softphone, as GET /api/v1/agents says')
 
-  step = 'the state timer runs'
+  step('the state timer runs')
   const t1 = secs(await text(page, '[data-test=state-timer]'))
   await eventually('the state timer moves on', async () => {
     const t2 = secs(await text(page, '[data-test=state-timer]'))
@@ -256,7 +109,7 @@ async function main() {
   ok(`the timer runs (from ${t1} s)`)
   await shot(page, '04-workspace-idle')
 
-  step = 'the call bar'
+  step('the call bar')
   await expectText(page, '[data-test=call-bar]', '电话控制条')
   await expectText(page, '[data-test=no-call]', '无通话')
   for (const label of ['呼叫', '挂断', '保持', '转接', '咨询', '三方', '转调查', '转验证', '转菜单'])
@@ -275,7 +128,7 @@ async function main() {
   await shot(page, '05-call-bar-keypad')
   await page.keyboard.press('Escape')
 
-  step = 'switch to 小休'
+  step('switch to 小休')
   await page.click('[data-test=set-rest]')
   await expectText(page, '[data-test=agent-state]', '小休')
   await eventually('GET /api/v1/agents says rest', async () => {
@@ -287,7 +140,7 @@ async function main() {
   if (rest > 3) fail(`the timer did not restart with the new state (${rest} s)`)
   await shot(page, '06-workspace-rest')
 
-  step = 'the workspace in English'
+  step('the workspace in English')
   await page.click('[data-test=lang-en]')
   await expectText(page, '[data-test=agent-state]', 'On a break')
   await expectText(page, '[data-test=call-bar]', 'Call bar')
@@ -296,7 +149,7 @@ async function main() {
   await page.click('[data-test=lang-zh-CN]')
   await expectText(page, '[data-test=agent-state]', '小休')
 
-  step = 'personal info'
+  step('personal info')
   await page.click('[data-test=avatar]')
   await page.click('[data-test=menu-profile]')
   await expectText(page, '[data-test=profile]', AGENT)
@@ -304,7 +157,7 @@ async function main() {
   await page.keyboard.press('Escape')
   await page.locator('[data-test=profile]').waitFor({ state: 'hidden' })
 
-  step = 'log out'
+  step('log out')
   await page.click('[data-test=avatar]')
   await page.click('[data-test=menu-logout]')
   await page.waitForURL(/\/login$/)
@@ -330,29 +183,5 @@ async function main() {
   ok('no script errors on the page')
 }
 
-let failed = false
-try {
-  await main()
-} catch (e) {
-  failed = true
-  console.log(`FAIL: in step "${step}": ${e instanceof Failed ? e.message : (e?.stack ?? e)}`)
-  try {
-    const page = context?.pages()[0]
-    if (page) {
-      const messages = await page.locator('.el-message').allInnerTexts()
-      if (messages.length) console.log(`messages on the page: ${messages.join(' | ')}`)
-      await Promise.race([shot(page, 'failure'), new Promise((r) => setTimeout(r, 5000))])
-    }
-  } catch {
-    // the page is gone; nothing more to show
-  }
-} finally {
-  try {
-    await Promise.race([context?.close(), new Promise((r) => setTimeout(r, 5000))])
-  } catch {
-    // killed below anyway
-  }
-  killBrowser()
-  clearTimeout(watchdog)
-}
-process.exit(failed ? 1 : 0)
+
+await run(main)

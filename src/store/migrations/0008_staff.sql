@@ -1,0 +1,1 @@
+-- staff: (reserved for this session's staff area; no change yet)

@@ -1,0 +1,1 @@
+-- lines: (reserved for this session's lines area; no change yet)

@@ -1,0 +1,1 @@
+-- crm: (reserved for this session's crm area; no change yet)

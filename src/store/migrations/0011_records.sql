@@ -1,0 +1,1 @@
+-- records: (reserved for this session's records area; no change yet)

@@ -1,0 +1,1 @@
+-- live: (reserved for this session's live area; no change yet)
