@@ -273,7 +273,13 @@ impl Auth {
     pub fn caller(&self, asked: &Asked<'_>, db: &CallLog, now: Instant) -> Result<Caller, Answer> {
         // A form on a web page cannot send JSON without asking first (CORS), so a
         // change demands it.
-        let needs_json = matches!(asked.method, Method::Post | Method::Put | Method::Patch);
+        // An upload (a prompt's audio) is not JSON; the X-CSRF-Token header it must carry
+        // instead is one a form cannot send either.
+        let upload = *asked.method == Method::Put
+            && asked.url.starts_with("/api/v1/prompts/")
+            && asked.csrf.is_some();
+        let needs_json =
+            !upload && matches!(asked.method, Method::Post | Method::Put | Method::Patch);
         let token = asked.cookie.and_then(|c| cookie_value(c, COOKIE));
         let Some(token) = token else {
             if !asked.local {

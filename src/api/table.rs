@@ -174,6 +174,9 @@ pub fn dispatch<'a>(
             parts,
             params,
         };
+        if let Some(answer) = not_json(asked) {
+            return answer;
+        }
         let own = caller.agent().unwrap_or("");
         if let Err(answer) = permitted(route.who, caller.role(), own, ctx.param("agent")) {
             return answer;
@@ -191,6 +194,25 @@ pub fn dispatch<'a>(
     Answer {
         allow: Some(Box::leak(allow.into_boxed_str())),
         ..error(405, "method not allowed", None)
+    }
+}
+
+/// A change whose JSON body does not parse is refused here, before any handler, so
+/// no route acts on half a request (a route that ignores its body included).
+fn not_json(asked: &Asked<'_>) -> Option<Answer> {
+    let json = asked
+        .content_type
+        .is_some_and(|t| t.trim_start().starts_with("application/json"));
+    if !json || asked.body.trim().is_empty() || !super::auth::is_change(asked.method) {
+        return None;
+    }
+    match serde_json::from_str::<serde::de::IgnoredAny>(asked.body) {
+        Ok(_) => None,
+        Err(e) => Some(error_owned(
+            400,
+            &format!("the body is not JSON: {e}"),
+            None,
+        )),
     }
 }
 

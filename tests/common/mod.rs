@@ -24,6 +24,7 @@ pub mod live;
 pub mod office;
 pub mod ports;
 pub mod process;
+pub mod session;
 pub mod sipp;
 pub mod wait;
 

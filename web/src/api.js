@@ -61,6 +61,8 @@ export async function request(method, path, body, options = {}) {
 export const api = {
   get: (path, options) => request('GET', path, undefined, options),
   post: (path, body, options) => request('POST', path, body, options),
+  put: (path, body, options) => request('PUT', path, body, options),
+  patch: (path, body, options) => request('PATCH', path, body, options),
   del: (path, options) => request('DELETE', path, undefined, options),
 }
 
