@@ -136,6 +136,7 @@ deb: deps cargo $(if $(CALLBOX_BIN),,build)
 
 bench: test-deps cargo web
 	$(CARGO) bench --bench capacity
+	$(CARGO) bench --bench export
 
 # Build output only; the data in ./var (database, recordings) is left alone.
 clean:

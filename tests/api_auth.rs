@@ -335,7 +335,6 @@ fn an_agent_reaches_only_their_own_routes() {
             "/api/v1/calls",
             r#"{"agent":"8002","number":"13800138000"}"#,
         ),
-        ("GET", "/api/v1/agents", ""),
         ("GET", "/api/v1/log-level", ""),
     ];
     for (method, path, body) in forbidden {

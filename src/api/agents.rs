@@ -22,47 +22,49 @@ pub type CommandRequest = (Command, Sender<Result<Reply, CommandError>>);
 
 /// The agent routes (`table.rs`); each is answered by [`route`].
 pub const ROUTES: &[Route] = &[
+    // Every role reads the list (the transfer picker shows who is idle); an agent
+    // sees only each agent's number, name and state (`staff/agents.rs`).
     Route {
         method: "GET",
         path: "/agents",
-        who: Who::Supervisor,
-        run: run,
+        who: Who::Anyone,
+        run: super::staff::live_list,
     },
     Route {
         method: "GET",
         path: "/agents/{agent}",
         who: Who::OwnAgent,
-        run: run,
+        run,
     },
     Route {
         method: "POST",
         path: "/agents/{agent}/login",
         who: Who::OwnAgent,
-        run: run,
+        run,
     },
     Route {
         method: "POST",
         path: "/agents/{agent}/logout",
         who: Who::OwnAgent,
-        run: run,
+        run,
     },
     Route {
         method: "POST",
         path: "/agents/{agent}/state",
         who: Who::OwnAgent,
-        run: run,
+        run,
     },
     Route {
         method: "POST",
         path: "/agents/{agent}/mode",
         who: Who::OwnAgent,
-        run: run,
+        run,
     },
     Route {
         method: "GET",
         path: "/agents/{agent}/why",
         who: Who::OwnAgent,
-        run: run,
+        run,
     },
 ];
 
@@ -227,7 +229,10 @@ pub(super) fn ask(commands: &Sender<CommandRequest>, command: Command) -> Answer
 }
 
 /// The switchboard's reply to `command`, or the HTTP answer for its refusal.
-fn ask_reply(commands: &Sender<CommandRequest>, command: Command) -> Result<Reply, Answer> {
+pub(super) fn ask_reply(
+    commands: &Sender<CommandRequest>,
+    command: Command,
+) -> Result<Reply, Answer> {
     let (tx, rx) = bounded(1);
     if commands.send((command, tx)).is_err() {
         return Err(error(503, "callbox is stopping", None));
@@ -259,7 +264,7 @@ fn ask_reply(commands: &Sender<CommandRequest>, command: Command) -> Result<Repl
 }
 
 #[derive(Serialize)]
-struct AgentJson<'a> {
+pub(super) struct AgentJson<'a> {
     number: &'a str,
     name: &'a str,
     state: &'static str,
@@ -269,6 +274,9 @@ struct AgentJson<'a> {
     mode: Option<&'static str>,
     fallback: bool,
     call: Option<i64>,
+    /// The agent's direct number (S5), where the answer has read it from the store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) direct_number: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -279,7 +287,7 @@ struct VerdictJson<'a> {
     reasons: &'a [String],
 }
 
-fn agent_json(a: &AgentView) -> AgentJson<'_> {
+pub(super) fn agent_json(a: &AgentView) -> AgentJson<'_> {
     AgentJson {
         number: &a.number,
         name: &a.name,
@@ -290,6 +298,7 @@ fn agent_json(a: &AgentView) -> AgentJson<'_> {
         mode: a.mode.map(AnswerMode::as_str),
         fallback: a.fallback,
         call: a.call.map(|c| c.0),
+        direct_number: None,
     }
 }
 
@@ -312,6 +321,7 @@ fn reply_json(reply: &Reply) -> serde_json::Value {
             "groups": verdicts.iter().map(verdict_json).collect::<Vec<_>>()
         })),
         Reply::Call(view) => Ok(super::calls::call_json(view)),
+        Reply::Live(view) => Ok(super::live::live_json(view)),
     };
     value.unwrap_or(serde_json::Value::Null)
 }

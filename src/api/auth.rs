@@ -182,6 +182,8 @@ struct SessionJson<'a> {
     role: &'static str,
     agent: Option<&'a str>,
     name: &'a str,
+    /// The agent's direct number (the header shows it, S5).
+    direct_number: Option<&'a str>,
     csrf: &'a str,
 }
 
@@ -191,6 +193,7 @@ fn session_json<'a>(account: &'a Account, csrf: &'a str) -> SessionJson<'a> {
         role: account.role.as_str(),
         agent: account.agent.as_deref(),
         name: &account.name,
+        direct_number: account.direct_number.as_deref(),
         csrf,
     }
 }
@@ -265,6 +268,32 @@ impl Auth {
         session.last_seen = now;
         session.account = account.clone();
         Ok((account, session.csrf.clone()))
+    }
+
+    /// Is the session in the `Cookie` header `cookie` still open (not logged out, not
+    /// idle too long, its account's password unchanged)? Asking is no use of the
+    /// session: a live event stream checks with this, so an open tab alone never
+    /// keeps a session from expiring. A store that cannot be read says yes.
+    pub fn session_open(&self, cookie: &str, db: &CallLog, now: Instant) -> bool {
+        let Some(token) = cookie_value(cookie, COOKIE) else {
+            return false;
+        };
+        let key = token.get(..KEY_CHARS).unwrap_or("");
+        let found = locked(&self.sessions)
+            .get(key)
+            .filter(|s| same_secret(&s.token, token))
+            .map(|s| (s.account.user.clone(), s.account.stamp.clone(), s.last_seen));
+        let Some((user, stamp, last_seen)) = found else {
+            return false;
+        };
+        if now.duration_since(last_seen) > IDLE {
+            return false;
+        }
+        match db.with_store(|s| s.account(&user)) {
+            Ok(Some(a)) => a.stamp == stamp,
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 
     /// Who is asking an `/api/` route other than `/api/v1/session`, or the answer that

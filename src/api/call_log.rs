@@ -1,6 +1,8 @@
 //! `GET /api/v1/agents/{n}/calls`: an agent's own calls (my calls, S16, and the
-//! desk-phone calls of S14), read from the store; and the API's one connection to the
-//! store, which the web accounts and the audit log use too (`with_store`).
+//! desk-phone calls of S14), with the advanced query's filters (date range, number,
+//! direction, result, …: `records/query.rs`); and the API's one connection to the
+//! store, which the web accounts, the audit log and the records area use too
+//! (`with_store`), with the wake-up of the export thread.
 //!
 //! The API thread keeps one read connection, opened on first use, so a request
 //! never waits on the writer (SQLite WAL: readers and the writer do not block each
@@ -11,10 +13,11 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+use crossbeam_channel::Sender;
 
-use crate::core::CallRecord;
-use crate::store::{Store, StoreError};
+use crate::store::{CallRow, Store, StoreError};
 
+use super::records::query::Use;
 use super::routes::{Answer, error, error_owned};
 use super::table::{Ctx, Route, Who};
 
@@ -23,16 +26,15 @@ pub const ROUTES: &[Route] = &[Route {
     method: "GET",
     path: "/agents/{agent}/calls",
     who: Who::OwnAgent,
-    run: |ctx: &Ctx<'_>| ctx.rooms.log.agent_calls(ctx.param("agent"), ctx.query),
+    run: |ctx: &Ctx<'_>| ctx.rooms.log.agent_calls(ctx, ctx.param("agent")),
 }];
-
-/// The most rows one request returns.
-const MAX_LIMIT: usize = 500;
 
 /// The store, as the API reads it; `None` when there is no database (unit tests).
 pub struct CallLog {
     path: Option<PathBuf>,
     store: RefCell<Option<Store>>,
+    /// Wakes the export thread (`records/export.rs`) when a task is queued.
+    exports: Option<Sender<()>>,
 }
 
 impl CallLog {
@@ -40,7 +42,14 @@ impl CallLog {
         CallLog {
             path: Some(path),
             store: RefCell::new(None),
+            exports: None,
         }
+    }
+
+    /// The same, waking the export thread through `wake` when a task is queued.
+    pub fn with_exports(mut self, wake: Sender<()>) -> CallLog {
+        self.exports = Some(wake);
+        self
     }
 
     /// No database: every read is a 503.
@@ -49,54 +58,44 @@ impl CallLog {
         CallLog {
             path: None,
             store: RefCell::new(None),
+            exports: None,
         }
     }
 
-    /// `GET /api/v1/agents/{agent}/calls?since=&until=&limit=` (RFC 3339 times).
-    pub fn agent_calls(&self, agent: &str, query: &str) -> Answer {
-        let mut since = None;
-        let mut until = None;
-        let mut limit = 50;
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match key {
-                "since" | "until" => {
-                    let Ok(at) = DateTime::parse_from_rfc3339(value) else {
-                        return error_owned(
-                            400,
-                            &format!(
-                                "expected an RFC 3339 time such as 2026-12-01T00:00:00Z, got {value:?}"
-                            ),
-                            Some(key.to_string()),
-                        );
-                    };
-                    let at = at.with_timezone(&Utc);
-                    if key == "since" {
-                        since = Some(at);
-                    } else {
-                        until = Some(at);
-                    }
-                }
-                "limit" => match value.parse::<usize>() {
-                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
-                    _ => {
-                        return error_owned(
-                            400,
-                            &format!("expected a number of rows 1-{MAX_LIMIT}, got {value:?}"),
-                            Some("limit".into()),
-                        );
-                    }
-                },
-                _ => {
-                    return error_owned(
-                        400,
-                        &format!("unknown query parameter {key:?}"),
-                        Some(key.to_string()),
-                    );
-                }
-            }
+    /// Tells the export thread a task is waiting (it also looks by itself).
+    pub fn wake_exports(&self) {
+        if let Some(wake) = &self.exports {
+            // Full: a wake-up is already pending.
+            let _ = wake.try_send(());
         }
-        match self.read(|s| s.agent_calls(agent, since, until, limit)) {
+    }
+
+    /// The data directory (recordings and exports are under it).
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.path
+            .as_ref()
+            .map(|p| p.parent().map(PathBuf::from).unwrap_or_default())
+    }
+
+    /// `GET /api/v1/agents/{agent}/calls`: the advanced query's parameters (`from`,
+    /// `to` or `since`, `until`; `number`, `direction`, `result`, `recorded`, `limit`,
+    /// `offset`, …), always narrowed to `agent`; a list, newest first.
+    pub fn agent_calls(&self, ctx: &Ctx<'_>, agent: &str) -> Answer {
+        let mut q = match super::records::parse_query(ctx, &ctx.query_pairs(), Use::Page) {
+            Ok(q) => q,
+            Err(answer) => return answer,
+        };
+        q.filter.agent = Some(agent.to_string());
+        let rows = self.read(|s| match s.agent_by_number(agent)? {
+            Some(_) => s
+                .query_calls(&q.filter, q.limit, q.offset)
+                .map(|(_, rows)| rows),
+            None => Err(StoreError::NotFound {
+                what: "agent",
+                value: agent.to_string(),
+            }),
+        });
+        match rows {
             Ok(rows) => Answer::json(200, &rows.iter().map(row_json).collect::<Vec<_>>()),
             Err(Some(StoreError::NotFound { .. })) => {
                 error_owned(404, &format!("no agent has the number {agent}"), None)
@@ -132,8 +131,16 @@ impl CallLog {
     }
 }
 
-fn row_json(c: &CallRecord) -> serde_json::Value {
+/// One of my calls: the call row's own fields (`recording` is the file's path under
+/// the data directory), then what the records pages show (`result`, the recording's
+/// URL and length, the names).
+fn row_json(r: &CallRow) -> serde_json::Value {
+    let c = &r.call;
     let at = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
+    let talk = match (c.answered_at, c.ended_at) {
+        (Some(a), Some(e)) => Some((e - a).num_seconds().max(0)),
+        _ => None,
+    };
     serde_json::json!({
         "call": c.id.0,
         "direction": c.direction.as_str(),
@@ -151,5 +158,12 @@ fn row_json(c: &CallRecord) -> serde_json::Value {
         "wait_secs": c.wait_secs,
         "hold_secs": c.hold_secs,
         "survey_score": c.survey_score,
+        "result": r.result.as_str(),
+        "talk_secs": talk,
+        "agent": r.agent_number,
+        "agent_name": r.agent_name,
+        "group_name": r.group_name,
+        "recording_url": c.recording.as_ref().map(|_| super::records::recording_url(c.id.0)),
+        "recording_secs": r.recording_secs,
     })
 }

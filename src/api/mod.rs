@@ -29,6 +29,7 @@ mod staff;
 mod table;
 mod web;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -55,8 +56,22 @@ pub struct Status {
     alarms: Mutex<Vec<Alarm>>,
     /// Set while the disk floor keeps new calls from being recorded.
     recording_paused: AtomicBool,
+    /// Each device's registration as the SIP room last reported it, by device id
+    /// (the daemon copies `DeviceStatus` here as it passes; `GET /devices` reads it).
+    registrations: Mutex<HashMap<i64, DeviceRegistration>>,
     started_at: Instant,
     version: &'static str,
+}
+
+/// A device's registration as `GET /api/v1/devices` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceRegistration {
+    /// Registered (or static) contacts.
+    pub contacts: usize,
+    /// False while qualify pings go unanswered.
+    pub reachable: bool,
+    /// When this was last reported changed.
+    pub since: chrono::DateTime<chrono::Utc>,
 }
 
 /// A condition an operator must act on, as `/health` lists it.
@@ -78,6 +93,7 @@ impl Status {
             agents_logged_in: AtomicUsize::new(0),
             alarms: Mutex::new(Vec::new()),
             recording_paused: AtomicBool::new(false),
+            registrations: Mutex::new(HashMap::new()),
             started_at: Instant::now(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -97,6 +113,34 @@ impl Status {
 
     pub fn set_agents_logged_in(&self, n: usize) {
         self.agents_logged_in.store(n, Ordering::Relaxed);
+    }
+
+    /// Records a device's registration as the SIP room just reported it.
+    pub fn set_device_registration(&self, device: i64, contacts: usize, reachable: bool) {
+        let mut map = self.registrations.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(
+            device,
+            DeviceRegistration {
+                contacts,
+                reachable,
+                since: chrono::Utc::now(),
+            },
+        );
+    }
+
+    /// Forgets the registrations of devices not in `devices` (removed ones: the SIP
+    /// room forgets them silently, and a new device may get a removed one's id).
+    pub fn keep_device_registrations(&self, devices: &[i64]) {
+        let mut map = self.registrations.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|d, _| devices.contains(d));
+    }
+
+    /// Every device's registration as last reported (a device never reported has none).
+    pub fn device_registrations(&self) -> HashMap<i64, DeviceRegistration> {
+        self.registrations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Raises the alarm `name` (or replaces its message).
@@ -156,6 +200,8 @@ pub struct ApiHandle {
     local_addr: SocketAddr,
     stopping: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    /// Dropped after the workers: its streams end with an `end` event.
+    _hub: Arc<live::Hub>,
 }
 
 /// Threads answering requests: one slow request (an export, a slow sender) holds
@@ -181,20 +227,31 @@ pub fn spawn(
     let stopping = Arc::new(AtomicBool::new(false));
     // Sessions are shared; each worker has its own read connection to the store.
     let sessions = Arc::new(auth::Auth::new());
-    let mut threads = Vec::with_capacity(WORKERS);
+    // Live event streams: their own threads, never a worker's (live/hub.rs).
+    let hub = Arc::new(
+        live::Hub::spawn(commands.clone(), sessions.clone(), db.clone())
+            .map_err(ApiError::Spawn)?,
+    );
+    // Exports run on their own thread (records/export.rs), stopped with the workers.
+    let (exports, exporter) =
+        records::spawn_exports(db.clone(), stopping.clone()).map_err(ApiError::Spawn)?;
+    let mut threads = Vec::with_capacity(WORKERS + 1);
+    threads.push(exporter);
     for n in 0..WORKERS {
+        let exports = exports.clone();
         let (server, stop) = (server.clone(), stopping.clone());
         let (status, commands, db) = (status.clone(), commands.clone(), db.clone());
-        let sessions = sessions.clone();
+        let (sessions, hub) = (sessions.clone(), hub.clone());
         let thread = std::thread::Builder::new()
             .name(format!("api-{n}"))
             .spawn(move || {
-                let log = call_log::CallLog::new(db);
+                let log = call_log::CallLog::new(db).with_exports(exports);
                 let rooms = routes::Rooms {
                     status: &status,
                     commands: &commands,
                     log: &log,
                     auth: &sessions,
+                    live: &hub,
                 };
                 serve(&server, &rooms, &stop)
             });
@@ -215,6 +272,7 @@ pub fn spawn(
         local_addr,
         stopping,
         threads,
+        _hub: hub,
     })
 }
 

@@ -43,6 +43,9 @@ pub struct Answer {
     /// `None`: application/json.
     pub content_type: Option<&'static str>,
     pub headers: Vec<(&'static str, String)>,
+    /// An event stream to open instead of answering (`live.rs`): `handle` hands the
+    /// connection to the live hub, so no worker waits on it.
+    pub stream: Option<Box<super::live::Ticket>>,
 }
 
 impl Answer {
@@ -125,6 +128,8 @@ pub struct Rooms<'a> {
     pub commands: &'a Sender<CommandRequest>,
     pub log: &'a CallLog,
     pub auth: &'a Auth,
+    /// The live event hub (`GET /api/v1/events`).
+    pub live: &'a super::live::Hub,
 }
 
 pub fn route(asked: &Asked<'_>, rooms: &Rooms<'_>) -> Answer {
@@ -288,7 +293,7 @@ pub fn handle(mut request: Request, rooms: &Rooms<'_>) {
         Ok(())
     };
     let body = std::str::from_utf8(&raw).unwrap_or("");
-    let answer = if streamed {
+    let mut answer = if streamed {
         error(
             411,
             "send the body with a Content-Length, not chunked",
@@ -324,6 +329,9 @@ pub fn handle(mut request: Request, rooms: &Rooms<'_>) {
         request.url(),
         answer.code
     );
+    if let Some(ticket) = answer.stream.take() {
+        return rooms.live.hand_over(request, *ticket);
+    }
     let content_type = answer.content_type.unwrap_or("application/json");
     let body = match answer.bytes {
         Some(bytes) => bytes.into_owned(),
@@ -394,11 +402,13 @@ mod tests {
         drop(rx);
         let status = Status::new();
         let auth = Auth::new();
+        let live = super::super::live::Hub::idle();
         let rooms = Rooms {
             status: &status,
             commands: &tx,
             log,
             auth: &auth,
+            live: &live,
         };
         f(&rooms)
     }
@@ -407,11 +417,13 @@ mod tests {
         let (tx, _rx) = crossbeam_channel::bounded(1);
         let log = CallLog::none();
         let auth = Auth::new();
+        let live = super::super::live::Hub::idle();
         let rooms = Rooms {
             status,
             commands: &tx,
             log: &log,
             auth: &auth,
+            live: &live,
         };
         route(&asked(method, url, "", local), &rooms)
     }
@@ -612,7 +624,8 @@ mod tests {
                 ask(&Method::Get, "/api/v1/agents/8002/calls", "", None).code,
                 403
             );
-            assert_eq!(ask(&Method::Get, "/api/v1/agents", "", None).code, 403);
+            // Every role reads the live list (an agent a brief one): 503 here, asked.
+            assert_eq!(ask(&Method::Get, "/api/v1/agents", "", None).code, 503);
             // CSRF: missing or wrong is 403, whatever the route.
             for token in [None, Some("0123"), Some(&csrf[1..])] {
                 let r = ask(&Method::Post, "/api/v1/agents/8001/logout", "{}", token);

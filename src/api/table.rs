@@ -10,8 +10,6 @@
 //!
 //! Owns no state; a handler gets everything it needs in a [`Ctx`].
 
-use serde::de::DeserializeOwned;
-
 use super::auth::Caller;
 use super::routes::{Answer, Asked, Rooms, error, error_owned};
 use crate::store::Role;
@@ -84,11 +82,6 @@ impl<'a> Ctx<'a> {
     /// The request body's bytes (uploads).
     pub fn raw(&self) -> &'a [u8] {
         self.asked.raw
-    }
-
-    /// The body as JSON of type `T`, or the 400 that names the bad field.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Answer> {
-        super::agents::parse_body(self.asked.body, "")
     }
 
     /// The query's parameters, percent-decoded (`+` is a space).

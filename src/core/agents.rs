@@ -4,12 +4,19 @@
 //!
 //! A change asked for during a call (busy, rest, log out) is kept and made when the
 //! call ends, so an agent can say "no more calls after this one" without hanging up.
+//!
+//! `Command::Live` answers a snapshot of everything the live views show (agents, call
+//! bars, queues); it reads and changes nothing, so the API may ask it often.
 
 use super::Now;
 use super::acd::{self, AgentState, Change, StatusCause};
-use super::command::{AgentView, Availability, Command, CommandError, Reply};
+use std::time::{Duration, Instant};
+
+use super::command::{
+    AgentView, Availability, CallView, Command, CommandError, LiveView, QueueView, Reply,
+};
 use super::directory::{Agent, AnswerMode};
-use super::ids::DeviceId;
+use super::ids::{AgentId, DeviceId};
 use super::switchboard::{Switchboard, Timer};
 
 impl Switchboard {
@@ -24,10 +31,18 @@ impl Switchboard {
                 mode,
             } => self.supervise(now, &supervisor, &agent, mode),
             Command::StopSupervising { supervisor } => self.stop_supervising(now, &supervisor),
-            Command::CallOf { agent } => {
-                let id = self.call_of_agent(&agent)?;
-                self.view_reply(id)
-            }
+            Command::CallOf { agent } => match self.call_of_agent(&agent) {
+                Ok(id) => self.view_reply(id),
+                // A queue call ringing the agent is still the held caller's.
+                Err(CommandError::NoCall(number)) => self
+                    .directory
+                    .agent_by_number(&number)
+                    .and_then(|a| self.offer_view(a.id))
+                    .map(|v| Reply::Call(Box::new(v)))
+                    .ok_or(CommandError::NoCall(number)),
+                Err(e) => Err(e),
+            },
+            Command::Live => Ok(Reply::Live(Box::new(self.live_view(now)))),
             Command::Login { agent, mode, by } => {
                 let agent = self.agent_named(&agent)?;
                 let mode = mode.unwrap_or(agent.answer_mode);
@@ -204,6 +219,75 @@ impl Switchboard {
 
     pub(super) fn agent_reply(&self, now: Now, agent: &Agent) -> Reply {
         Reply::Agent(Box::new(self.view(now, agent)))
+    }
+
+    /// A held caller's offer ringing `agent`, as their call bar shows it.
+    fn offer_view(&self, agent: AgentId) -> Option<CallView> {
+        let w = self
+            .held
+            .values()
+            .find(|w| w.offers.iter().any(|o| o.agent == Some(agent)))?;
+        Some(CallView {
+            call: w.record.id,
+            state: "ringing",
+            customer: w.record.from_number.clone(),
+            answered_at: None,
+            hold_secs: 0,
+            third: None,
+            verified: None,
+            supervisor: None,
+        })
+    }
+
+    /// Every agent, their call bars and the queues, as of `now` ([`Command::Live`]).
+    fn live_view(&self, now: Now) -> LiveView {
+        let agents = &self.directory.agents;
+        let calls = agents
+            .iter()
+            .filter_map(|a| {
+                let view = match self.call_of_agent(&a.number) {
+                    Ok(id) => self.call_view(id),
+                    Err(_) => self.offer_view(a.id),
+                }?;
+                Some((a.number.clone(), view))
+            })
+            .collect();
+        let queues = self
+            .directory
+            .groups
+            .iter()
+            .map(|g| {
+                let waiting: Vec<Instant> = self
+                    .held
+                    .values()
+                    .filter(|w| w.group == Some(g.id) && w.queued())
+                    .map(|w| w.queued_at.unwrap_or(w.group_joined))
+                    .collect();
+                let first = waiting.iter().min().copied();
+                let longest =
+                    first.map_or(Duration::ZERO, |t| now.mono.saturating_duration_since(t));
+                let longest_since = first
+                    .map(|_| now.wall - chrono::TimeDelta::from_std(longest).unwrap_or_default());
+                QueueView {
+                    group: g.id,
+                    name: g.name.clone(),
+                    waiting: u32::try_from(waiting.len()).unwrap_or(u32::MAX),
+                    longest_since,
+                    longest_wait_secs: u32::try_from(longest.as_secs()).unwrap_or(u32::MAX),
+                    members: agents
+                        .iter()
+                        .filter(|a| a.groups.iter().any(|m| m.group == g.id))
+                        .map(|a| a.number.clone())
+                        .collect(),
+                }
+            })
+            .collect();
+        LiveView {
+            at: now.wall,
+            agents: agents.iter().map(|a| self.view(now, a)).collect(),
+            calls,
+            queues,
+        }
     }
 
     fn view(&self, now: Now, agent: &Agent) -> AgentView {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::acd::{AgentState, StatusCause, Verdict};
 use super::directory::AnswerMode;
-use super::ids::CallId;
+use super::ids::{CallId, GroupId};
 
 /// The states an agent or admin may choose; the others are the calls' to set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +60,13 @@ pub enum Command {
     },
     /// The supervisor leaves the call they watch.
     StopSupervising { supervisor: String },
-    /// The call the agent is on, as their call bar shows it.
+    /// The call the agent is on, as their call bar shows it (a queue call ringing
+    /// them included, as `ringing`).
     CallOf { agent: String },
+    /// Everything the live views show at once: every agent, every agent's call bar,
+    /// every skill group's queue. Cheap (no I/O), so the API's event hub can ask for
+    /// it a few times a second and send people the differences.
+    Live,
 }
 
 /// The call bar's buttons.
@@ -187,6 +192,31 @@ pub struct AgentView {
     pub call: Option<CallId>,
 }
 
+/// One skill group's queue as the wallboard shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueView {
+    pub group: GroupId,
+    pub name: String,
+    /// Callers in the queue (being offered to an agent included).
+    pub waiting: u32,
+    /// When the caller waiting longest started waiting (`None`: nobody waits).
+    pub longest_since: Option<DateTime<Utc>>,
+    /// The longest wait now, in whole seconds.
+    pub longest_wait_secs: u32,
+    /// The members' agent numbers, in directory order.
+    pub members: Vec<String>,
+}
+
+/// A snapshot of what the live views show ([`Command::Live`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveView {
+    pub at: DateTime<Utc>,
+    pub agents: Vec<AgentView>,
+    /// Each agent with a call, by agent number, and the call as their bar shows it.
+    pub calls: Vec<(String, CallView)>,
+    pub queues: Vec<QueueView>,
+}
+
 /// The answer to a command.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
@@ -195,6 +225,7 @@ pub enum Reply {
     Why(Vec<Verdict>),
     Agents(Vec<AgentView>),
     Call(Box<CallView>),
+    Live(Box<LiveView>),
 }
 
 /// Why a command was refused, in words an agent or admin can act on.

@@ -54,7 +54,8 @@ mod switchboard;
 mod verify;
 
 pub use command::{
-    AgentView, Availability, CallView, Command, CommandError, Control, Party, Reply, Watch,
+    AgentView, Availability, CallView, Command, CommandError, Control, LiveView, Party, QueueView,
+    Reply, Watch,
 };
 pub use directory::{
     Agent, AnswerMode, CustomerPin, Device, Directory, Language, Membership, Overflow, PromptFile,

@@ -84,7 +84,13 @@ pub fn run(board: &mut Switchboard, mut wiring: Wiring<'_>) {
         board.pause_recording(wiring.status.recording_paused());
         let input = select! {
             recv(wiring.sip_events) -> event => match event {
-                Ok(event) => Input::Sip(event),
+                Ok(event) => {
+                    // The console shows each device's registration (`GET /devices`).
+                    if let SipEvent::DeviceStatus { device, contacts, reachable } = &event {
+                        wiring.status.set_device_registration(device.0, *contacts, *reachable);
+                    }
+                    Input::Sip(event)
+                }
                 Err(_) => { log::error!("the SIP room stopped"); return; }
             },
             recv(wiring.media_events) -> event => match event {
@@ -98,6 +104,8 @@ pub fn run(board: &mut Switchboard, mut wiring: Wiring<'_>) {
             },
             recv(reloads) -> directory => match directory {
                 Ok(directory) => {
+                    let devices: Vec<i64> = directory.devices.iter().map(|d| d.id.0).collect();
+                    wiring.status.keep_device_registrations(&devices);
                     if let Err(e) = wiring.sip.send(SipCommand::Reload(Box::new(directory.clone()))) {
                         log::error!("SIP reload lost: {e}");
                     }

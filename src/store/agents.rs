@@ -482,8 +482,23 @@ pub(super) fn bind(
     Ok(())
 }
 
-/// Validates and inserts a skill group.
-pub(super) fn insert_group(conn: &Connection, g: &NewGroup) -> Result<GroupId, StoreError> {
+/// A skill group's values as its columns hold them, once checked.
+pub(super) struct GroupColumns<'a> {
+    pub ring: i64,
+    pub wrap_up: i64,
+    pub max_wait: Option<i64>,
+    pub announce: Option<i64>,
+    pub overflow_group: Option<i64>,
+    pub overflow_number: Option<&'a str>,
+}
+
+/// Checks a group's values; `own` is the group being changed (it may not overflow
+/// into itself).
+pub(super) fn checked_group<'a>(
+    conn: &Connection,
+    g: &'a NewGroup,
+    own: Option<GroupId>,
+) -> Result<GroupColumns<'a>, StoreError> {
     check_name("name", &g.name)?;
     let ring = whole_secs("ring_timeout", g.ring_timeout, 5, 300)?;
     let wrap_up = whole_secs("wrap_up", g.wrap_up, 0, 3600)?;
@@ -495,8 +510,20 @@ pub(super) fn insert_group(conn: &Connection, g: &NewGroup) -> Result<GroupId, S
         .announce_every
         .map(|d| whole_secs("announce_every", d, 10, 3600))
         .transpose()?;
+    if g.max_no_answer > 100 {
+        return Err(invalid(
+            "max_no_answer",
+            format!("expected 0-100, got {}", g.max_no_answer),
+        ));
+    }
     let (overflow_group, overflow_number) = match &g.overflow {
         Overflow::Hangup => (None, None),
+        Overflow::Group(to) if Some(*to) == own => {
+            return Err(invalid(
+                "overflow",
+                "a group cannot overflow into itself".into(),
+            ));
+        }
         Overflow::Group(to) => {
             let exists: bool = conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM skill_groups WHERE id = ?1)",
@@ -524,6 +551,31 @@ pub(super) fn insert_group(conn: &Connection, g: &NewGroup) -> Result<GroupId, S
             (None, Some(n.as_str()))
         }
     };
+    Ok(GroupColumns {
+        ring,
+        wrap_up,
+        max_wait,
+        announce,
+        overflow_group,
+        overflow_number,
+    })
+}
+
+/// The refusal of a taken group name.
+pub(super) fn group_name_taken(e: rusqlite::Error, name: &str) -> StoreError {
+    if StoreError::is_unique_violation(&e) {
+        invalid(
+            "name",
+            format!("a skill group named {name:?} already exists"),
+        )
+    } else {
+        StoreError::Sqlite(e)
+    }
+}
+
+/// Validates and inserts a skill group.
+pub(super) fn insert_group(conn: &Connection, g: &NewGroup) -> Result<GroupId, StoreError> {
+    let c = checked_group(conn, g, None)?;
     conn.execute(
         "INSERT INTO skill_groups (name, strategy, ring_timeout_secs, max_no_answer,
              wrap_up_secs, max_wait_secs, overflow, overflow_group_id, overflow_number,
@@ -532,29 +584,20 @@ pub(super) fn insert_group(conn: &Connection, g: &NewGroup) -> Result<GroupId, S
         params![
             g.name,
             g.strategy.as_str(),
-            ring,
+            c.ring,
             g.max_no_answer,
-            wrap_up,
-            max_wait,
+            c.wrap_up,
+            c.max_wait,
             overflow_word(&g.overflow),
-            overflow_group,
-            overflow_number,
+            c.overflow_group,
+            c.overflow_number,
             g.join_empty,
             g.leave_empty,
-            announce,
+            c.announce,
             time_to_sql(&Utc::now()),
         ],
     )
-    .map_err(|e| {
-        if StoreError::is_unique_violation(&e) {
-            invalid(
-                "name",
-                format!("a skill group named {:?} already exists", g.name),
-            )
-        } else {
-            StoreError::Sqlite(e)
-        }
-    })?;
+    .map_err(|e| group_name_taken(e, &g.name))?;
     Ok(GroupId(conn.last_insert_rowid()))
 }
 
@@ -612,7 +655,7 @@ pub(super) fn hash_password(password: &str) -> Result<String, StoreError> {
         .map_err(StoreError::PasswordHash)
 }
 
-fn overflow_word(o: &Overflow) -> &'static str {
+pub(super) fn overflow_word(o: &Overflow) -> &'static str {
     match o {
         Overflow::Hangup => "hangup",
         Overflow::Group(_) => "group",
@@ -647,7 +690,7 @@ pub(super) fn require(
 }
 
 /// An agent's softphone login is theirs alone, never someone's desk phone.
-fn refuse_softphone(conn: &Connection, device: DeviceId) -> Result<(), StoreError> {
+pub(super) fn refuse_softphone(conn: &Connection, device: DeviceId) -> Result<(), StoreError> {
     let owner: Option<String> = conn
         .query_row(
             "SELECT number FROM agents WHERE softphone_device_id = ?1",
@@ -667,7 +710,7 @@ fn refuse_softphone(conn: &Connection, device: DeviceId) -> Result<(), StoreErro
     }
 }
 
-fn check_agent_number(n: &str) -> Result<(), StoreError> {
+pub(super) fn check_agent_number(n: &str) -> Result<(), StoreError> {
     if (1..=16).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
@@ -680,7 +723,7 @@ fn check_agent_number(n: &str) -> Result<(), StoreError> {
 
 /// E.164 (`+` then 8-15 digits) or national digits (5-20); no spaces or dashes, so
 /// the number is dialled exactly as stored.
-fn check_direct_number(n: &str) -> Result<(), StoreError> {
+pub(super) fn check_direct_number(n: &str) -> Result<(), StoreError> {
     let digits = |s: &str, lo: usize, hi: usize| {
         (lo..=hi).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
     };
@@ -699,7 +742,7 @@ fn check_direct_number(n: &str) -> Result<(), StoreError> {
 }
 
 /// An extension (1-20 digits) or an E.164 number.
-fn is_dialable(n: &str) -> bool {
+pub(super) fn is_dialable(n: &str) -> bool {
     let (rest, lo, hi) = match n.strip_prefix('+') {
         Some(rest) => (rest, 8, 15),
         None => (n, 1, 20),
@@ -722,7 +765,7 @@ pub(super) fn check_name(field: &'static str, name: &str) -> Result<(), StoreErr
 }
 
 /// Passwords are never echoed in the message, only their length.
-fn check_password(field: &'static str, password: &str) -> Result<(), StoreError> {
+pub(super) fn check_password(field: &'static str, password: &str) -> Result<(), StoreError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
         Err(invalid(
@@ -735,7 +778,12 @@ fn check_password(field: &'static str, password: &str) -> Result<(), StoreError>
 }
 
 /// A duration as whole seconds within `lo..=hi`.
-fn whole_secs(field: &'static str, d: Duration, lo: u64, hi: u64) -> Result<i64, StoreError> {
+pub(super) fn whole_secs(
+    field: &'static str,
+    d: Duration,
+    lo: u64,
+    hi: u64,
+) -> Result<i64, StoreError> {
     if d.subsec_nanos() == 0 && (lo..=hi).contains(&d.as_secs()) {
         Ok(secs_to_sql(d))
     } else {

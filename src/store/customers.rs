@@ -1,9 +1,12 @@
-//! Customers the ACD must know about (VIP callers go first in a queue; a PIN lets
-//! "transfer to verification" check who is calling) and prompts an admin replaced
-//! with recordings of their own.
+//! Customers: what the ACD must know about them (VIP callers go first in a queue; a
+//! PIN lets "transfer to verification" check who is calling), their cards (客户资料:
+//! name, company, email, address, notes, tags; the screen pop's, S12), and prompts an
+//! admin replaced with recordings of their own.
 //!
-//! All are read into the directory, so a change reaches the running switchboard
-//! within a second (the 0005 triggers bump the directory version).
+//! VIP marks, PINs and prompts are read into the directory, so a change reaches the
+//! running switchboard within a second (triggers bump the directory version); card
+//! edits are not routing data and bump nothing (the 0010 triggers fire only when
+//! `vip` or `pin_hash` change). A card is keyed by the number exactly as stored.
 //!
 //! The tricky part is the PIN: it is stored only as an argon2id PHC string, and it is
 //! checked by the switchboard's call-routing thread while the customer waits on the
@@ -15,9 +18,10 @@ use std::path::Path;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
-use rusqlite::params;
+use chrono::{DateTime, Utc};
+use rusqlite::{TransactionBehavior, params};
 
-use super::rows::time_to_sql;
+use super::rows::{bad, time_from_sql, time_to_sql};
 use super::{Store, StoreError};
 use crate::core::Language;
 
@@ -152,6 +156,219 @@ impl Store {
     }
 }
 
+/// A customer card (客户资料) as the screen pop and the customer list show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerCard {
+    pub number: String,
+    pub name: String,
+    pub company: String,
+    pub email: String,
+    pub address: String,
+    pub notes: String,
+    pub tags: Vec<String>,
+    pub vip: bool,
+    pub created_at: DateTime<Utc>,
+    /// When the card was last saved (`None`: only a VIP mark or PIN was ever set).
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Who saved it last (a login name; "" for the command line).
+    pub updated_by: String,
+}
+
+/// A change to a card: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardChange {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub vip: Option<bool>,
+}
+
+/// The most characters of each card field, and of the tags.
+pub const CARD_NAME_CHARS: usize = 64;
+pub const CARD_COMPANY_CHARS: usize = 100;
+pub const CARD_EMAIL_CHARS: usize = 254;
+pub const CARD_ADDRESS_CHARS: usize = 200;
+pub const CARD_NOTES_CHARS: usize = 2000;
+pub const CARD_TAGS: usize = 10;
+pub const CARD_TAG_CHARS: usize = 16;
+
+const CARD_COLUMNS: &str =
+    "number, name, company, email, address, notes, tags, vip, created_at, updated_at, updated_by";
+
+impl Store {
+    /// The card of the customer calling from `number` (exactly as stored), if any.
+    pub fn customer(&self, number: &str) -> Result<Option<CustomerCard>, StoreError> {
+        let number = check_customer_number(number)?;
+        let sql = format!("SELECT {CARD_COLUMNS} FROM customers WHERE number = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![number])?;
+        rows.next()?.map(card_from_row).transpose()
+    }
+
+    /// Saves the card of `number` (created when new) with `change` applied, as `by`
+    /// (a login name). Every field is checked before anything is written; a refusal
+    /// is [`StoreError::Invalid`] naming the field. Text is kept exactly as given.
+    pub fn save_customer(
+        &mut self,
+        number: &str,
+        change: &CardChange,
+        by: &str,
+    ) -> Result<CustomerCard, StoreError> {
+        let number = check_customer_number(number)?.to_owned();
+        check_card(change)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = time_to_sql(&Utc::now());
+        let tags = change
+            .tags
+            .as_ref()
+            .map(|t| serde_json::Value::from(t.clone()).to_string());
+        // An absent field keeps the stored value (or the column's default when new).
+        tx.execute(
+            "INSERT INTO customers (number, name, company, email, address, notes, tags, vip,
+                                    created_at, updated_at, updated_by)
+             VALUES (?1, coalesce(?2, ''), coalesce(?3, ''), coalesce(?4, ''),
+                     coalesce(?5, ''), coalesce(?6, ''), coalesce(?7, '[]'),
+                     coalesce(?8, 0), ?9, ?9, ?10)
+             ON CONFLICT (number) DO UPDATE SET
+                 name = coalesce(?2, name), company = coalesce(?3, company),
+                 email = coalesce(?4, email), address = coalesce(?5, address),
+                 notes = coalesce(?6, notes), tags = coalesce(?7, tags),
+                 vip = coalesce(?8, vip), updated_at = ?9, updated_by = ?10",
+            params![
+                number,
+                change.name,
+                change.company,
+                change.email,
+                change.address,
+                change.notes,
+                tags,
+                change.vip,
+                now,
+                by
+            ],
+        )?;
+        tx.commit()?;
+        self.customer(&number)?.ok_or_else(|| StoreError::NotFound {
+            what: "customer",
+            value: number.clone(),
+        })
+    }
+
+    /// Cards whose number, name, company, email, address, notes or tags hold `query`
+    /// (every card for ""), most recently saved first: a page of at most `limit`
+    /// from `offset`, and how many match in all.
+    pub fn customers(
+        &self,
+        query: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<CustomerCard>, u64), StoreError> {
+        // instr, not LIKE: the caller's % and _ are text, not wildcards.
+        let filter = "(?1 = '' OR instr(lower(number || ' ' || name || ' ' || company || ' '
+                       || email || ' ' || address || ' ' || notes || ' ' || tags),
+                       lower(?1)) > 0)";
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM customers WHERE {filter}"),
+            params![query],
+            |r| r.get(0),
+        )?;
+        let sql = format!(
+            "SELECT {CARD_COLUMNS} FROM customers WHERE {filter}
+             ORDER BY coalesce(updated_at, created_at) DESC, number LIMIT ?2 OFFSET ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![
+            query,
+            i64::try_from(limit).unwrap_or(i64::MAX),
+            i64::try_from(offset).unwrap_or(i64::MAX)
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(card_from_row(r)?);
+        }
+        Ok((out, u64::try_from(total).unwrap_or(0)))
+    }
+}
+
+fn card_from_row(r: &rusqlite::Row<'_>) -> Result<CustomerCard, StoreError> {
+    let number: String = r.get(0)?;
+    let key = format!("number {number:?}");
+    let tags_text: String = r.get(6)?;
+    let tags = serde_json::from_str::<Vec<String>>(&tags_text)
+        .map_err(|e| bad("customers", &key, format!("tags {tags_text:?}: {e}")))?;
+    Ok(CustomerCard {
+        name: r.get(1)?,
+        company: r.get(2)?,
+        email: r.get(3)?,
+        address: r.get(4)?,
+        notes: r.get(5)?,
+        tags,
+        vip: r.get(7)?,
+        created_at: time_from_sql(&r.get::<_, String>(8)?, "customers", &key)?,
+        updated_at: r
+            .get::<_, Option<String>>(9)?
+            .map(|t| time_from_sql(&t, "customers", &key))
+            .transpose()?,
+        updated_by: r.get(10)?,
+        number,
+    })
+}
+
+/// Every field of a card change against its limits.
+fn check_card(c: &CardChange) -> Result<(), StoreError> {
+    let line = |field, value: &Option<String>, max| match value {
+        Some(v) => super::crm::check_line(field, v, max, false),
+        None => Ok(()),
+    };
+    line("name", &c.name, CARD_NAME_CHARS)?;
+    line("company", &c.company, CARD_COMPANY_CHARS)?;
+    line("address", &c.address, CARD_ADDRESS_CHARS)?;
+    if let Some(email) = &c.email {
+        super::crm::check_line("email", email, CARD_EMAIL_CHARS, false)?;
+        let ok = email.is_empty()
+            || email.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+                    && !email.chars().any(char::is_whitespace)
+            });
+        if !ok {
+            return Err(StoreError::Invalid {
+                field: "email",
+                message: format!("expected an address such as name@example.com, got {email:?}"),
+            });
+        }
+    }
+    if let Some(notes) = &c.notes {
+        super::crm::check_text("notes", notes, CARD_NOTES_CHARS)?;
+    }
+    if let Some(tags) = &c.tags {
+        if tags.len() > CARD_TAGS {
+            return Err(StoreError::Invalid {
+                field: "tags",
+                message: format!("expected at most {CARD_TAGS} tags, got {}", tags.len()),
+            });
+        }
+        for (i, tag) in tags.iter().enumerate() {
+            super::crm::check_line("tags", tag, CARD_TAG_CHARS, true)?;
+            if tags[..i].contains(tag) {
+                return Err(StoreError::Invalid {
+                    field: "tags",
+                    message: format!("the tag {tag:?} is given twice"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// True when `digits` is the PIN whose hash is `pin_hash` (a PHC string as
 /// [`Store::set_customer_pin`] stores it and `Directory::customer_pin` hands out);
 /// false for wrong digits, digits that could never be a PIN, and a hash that does not
@@ -170,13 +387,19 @@ pub fn verify_pin(pin_hash: &str, digits: &str) -> bool {
 
 /// A customer's number as the carrier sends it: digits and an optional +, at most 32.
 fn check_customer_number(number: &str) -> Result<&str, StoreError> {
+    check_number_field("number", number)
+}
+
+/// [`check_customer_number`] for a request field named otherwise (`customer`).
+pub(super) fn check_number_field<'a>(
+    field: &'static str,
+    number: &'a str,
+) -> Result<&'a str, StoreError> {
     let number = number.trim();
-    if number.is_empty()
-        || number.len() > 32
-        || !number.chars().all(|c| c.is_ascii_digit() || c == '+')
-    {
+    let plus = number.strip_prefix('+').unwrap_or(number);
+    if plus.is_empty() || number.len() > 32 || !plus.chars().all(|c| c.is_ascii_digit()) {
         return Err(StoreError::Invalid {
-            field: "number",
+            field,
             message: format!("expected a phone number (digits, an optional +), got {number:?}"),
         });
     }

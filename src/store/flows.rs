@@ -21,6 +21,7 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::agents::{check_name, invalid, require};
+use super::lines::Removal;
 use super::rows::{bad, time_to_sql, u32_from_sql};
 use super::{Store, StoreError};
 use crate::core::ivr::{Flow, FlowId, Node, NodeId, NodeKind, is_key};
@@ -121,6 +122,45 @@ impl Store {
         exit: Option<(char, FlowId)>,
     ) -> Result<(), StoreError> {
         set_exit(&self.conn, group, exit)
+    }
+
+    /// Every flow, in id order, as the directory reads them (the admin console's list).
+    pub fn flows(&self) -> Result<Vec<Flow>, StoreError> {
+        self.load_flows()
+    }
+
+    /// The flow `id`, if there is one.
+    pub fn flow(&self, id: FlowId) -> Result<Option<Flow>, StoreError> {
+        Ok(self.load_flows()?.into_iter().find(|f| f.id == id))
+    }
+
+    /// The service numbers whose callers go through flow `id`, in number order.
+    pub fn flow_numbers(&self, id: FlowId) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT number FROM service_numbers WHERE flow_id = ?1 ORDER BY number")?;
+        let rows = stmt.query_map(params![id.0], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<String>, _>>()?)
+    }
+
+    /// Removes flow `id`, unless service numbers still send callers through it
+    /// ([`Removal::InUse`] names them). A queue whose exit key led into it loses that
+    /// key (the 0004 trigger); an unknown id is [`StoreError::NotFound`].
+    pub fn remove_flow(&mut self, id: FlowId) -> Result<Removal, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        require(&tx, "ivr_flows", "IVR flow", id.0)?;
+        let numbers: Vec<String> = tx
+            .prepare("SELECT number FROM service_numbers WHERE flow_id = ?1 ORDER BY number")?
+            .query_map(params![id.0], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if !numbers.is_empty() {
+            return Ok(Removal::InUse(numbers));
+        }
+        tx.execute("DELETE FROM ivr_flows WHERE id = ?1", params![id.0])?;
+        tx.commit()?;
+        Ok(Removal::Removed)
     }
 
     /// Every flow, in id order.

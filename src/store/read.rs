@@ -24,7 +24,7 @@ use crate::core::{
     SkillGroup, Trunk, TrunkId, TrunkRegistration,
 };
 
-const CALL_COLUMNS: &str = "id, direction, from_number, to_number, service_number, device_id,
+pub(super) const CALL_COLUMNS: &str = "id, direction, from_number, to_number, service_number, device_id,
     trunk_id, sip_call_id, started_at, answered_at, ended_at, hangup_by, end_cause, sip_code,
     recording, agent_id, group_id, wait_secs, hold_secs, survey_score";
 
@@ -393,7 +393,7 @@ fn trunk_from_row(r: &Row<'_>) -> Result<Trunk, StoreError> {
     })
 }
 
-fn call_from_row(r: &Row<'_>) -> Result<CallRecord, StoreError> {
+pub(super) fn call_from_row(r: &Row<'_>) -> Result<CallRecord, StoreError> {
     let id: i64 = r.get(0)?;
     let key = format!("id {id}");
     let time = |i: usize| -> Result<Option<_>, StoreError> {

@@ -1,7 +1,8 @@
 //! Web sessions for API tests: log in as a browser would (the `callbox_session`
 //! cookie and the CSRF token the login answers with), and requests that carry them.
 //!
-//! `send` reads the status line, the headers and a body of the length announced; a
+//! `send` reads the status line, the headers and a body of the length announced (or
+//! chunked); a
 //! server-sent event stream (no length) is not read further, so a test can probe
 //! every route without waiting on one that streams.
 
@@ -83,15 +84,33 @@ pub fn send(
         .iter()
         .find(|(n, _)| n == "content-length")
         .and_then(|(_, v)| v.parse::<usize>().ok());
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let stream = headers
+        .iter()
+        .any(|(n, v)| n == "content-type" && v.starts_with("text/event-stream"));
     let mut bytes = Vec::new();
     match length {
+        None if stream => {}
+        None if chunked => loop {
+            line.clear();
+            reader.read_line(&mut line).expect("a chunk size");
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .unwrap_or_else(|_| panic!("{method} {path}: a bad chunk size {line:?}"));
+            if size == 0 {
+                break;
+            }
+            let at = bytes.len();
+            bytes.resize(at + size, 0);
+            reader.read_exact(&mut bytes[at..]).expect("a whole chunk");
+            line.clear();
+            reader.read_line(&mut line).expect("the chunk's end");
+        },
         Some(n) => {
             bytes.resize(n, 0);
             reader.read_exact(&mut bytes).expect("the whole body");
         }
-        None if headers
-            .iter()
-            .any(|(n, v)| n == "content-type" && v.starts_with("text/event-stream")) => {}
         None => {
             reader.read_to_end(&mut bytes).expect("the body");
         }
@@ -113,9 +132,6 @@ pub fn login(addr: SocketAddr, user: &str, password: &str) -> Session {
         .and_then(|c| c.split(';').next())
         .expect("a session cookie")
         .to_string();
-    let csrf = r.json()["csrf"]
-        .as_str()
-        .expect("a CSRF token")
-        .to_string();
+    let csrf = r.json()["csrf"].as_str().expect("a CSRF token").to_string();
     Session { cookie, csrf }
 }

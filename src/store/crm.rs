@@ -1,2 +1,0 @@
-//! Customer cards, tickets (工单) and ticket types, and a customer's history
-//! (`api/crm.rs`).
