@@ -87,7 +87,11 @@ fn the_document_says_what_the_daemon_does() {
     assert!(ops.len() > 10, "only {} operations described", ops.len());
     let agent: Session = login(http, &me, &password);
     let r = send(http, "GET", "/api/v1/openapi.json", "", Some(&agent));
-    assert_eq!(r.code, 200, "an agent may read the document too: {}", r.text);
+    assert_eq!(
+        r.code, 200,
+        "an agent may read the document too: {}",
+        r.text
+    );
 
     // Served, and a malformed body refused; as this machine (admin rights).
     for (method, path, op) in &ops {
@@ -104,8 +108,17 @@ fn the_document_says_what_the_daemon_does() {
             describe(method, &url, &r)
         );
         if takes_json {
-            assert_eq!(r.code, 400, "a malformed body: {}", describe(method, &url, &r));
-            assert!(r.json()["error"].is_string(), "{}", describe(method, &url, &r));
+            assert_eq!(
+                r.code,
+                400,
+                "a malformed body: {}",
+                describe(method, &url, &r)
+            );
+            assert!(
+                r.json()["error"].is_string(),
+                "{}",
+                describe(method, &url, &r)
+            );
         }
     }
 
@@ -159,11 +172,20 @@ fn the_document_says_what_the_daemon_does() {
         } else if path.contains("{agent}") {
             let url = format!("/api/v1{}", filled(path, op, &other));
             let r = send(http, method, &url, "{}", Some(&agent));
-            assert_eq!(r.code, 403, "another agent's route: {}", describe(method, &url, &r));
+            assert_eq!(
+                r.code,
+                403,
+                "another agent's route: {}",
+                describe(method, &url, &r)
+            );
         }
     }
 
-    for url in ["/api/v1/nothing-here", "/api/v1/agents/8001/nothing", "/api/v2/agents"] {
+    for url in [
+        "/api/v1/nothing-here",
+        "/api/v1/agents/8001/nothing",
+        "/api/v2/agents",
+    ] {
         let r = send(http, "GET", url, "", None);
         assert_eq!(r.code, 404, "{}", describe("GET", url, &r));
     }
