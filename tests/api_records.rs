@@ -208,9 +208,19 @@ fn get_bytes(
     path: &str,
     session: Option<&Session>,
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    get_bytes_with(addr, path, session, "")
+}
+
+/// `get_bytes` with more header lines (each ending in CRLF).
+fn get_bytes_with(
+    addr: SocketAddr,
+    path: &str,
+    session: Option<&Session>,
+    extra: &str,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).expect("the API accepts connections");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}");
     if let Some(session) = session {
         head.push_str(&format!("Cookie: {}\r\n", session.cookie));
     }
@@ -519,6 +529,23 @@ fn an_agent_reads_only_their_own_calls_and_recordings() {
     let file = t.path().join("downloaded.wav");
     std::fs::write(&file, &wav).unwrap();
     assert!(has_tone(&file, 0, 1000.0).unwrap(), "the tone is in it");
+    assert_eq!(header(&headers, "content-length"), wav.len().to_string());
+    assert_eq!(header(&headers, "accept-ranges"), "bytes");
+    // A player seeking asks for a part: 206 with exactly those bytes.
+    let path = "/api/v1/calls/1/recording";
+    let (code, headers, part) =
+        get_bytes_with(callbox.http, path, Some(&a1), "Range: bytes=0-43\r\n");
+    assert_eq!(code, 206);
+    assert_eq!(part, wav[..44], "the WAV header, as the whole file has it");
+    let whole = format!("bytes 0-43/{}", wav.len());
+    assert_eq!(header(&headers, "content-range"), whole);
+    let past = format!("Range: bytes={}-\r\n", wav.len());
+    let (code, headers, _) = get_bytes_with(callbox.http, path, Some(&a1), &past);
+    assert_eq!(code, 416);
+    assert_eq!(
+        header(&headers, "content-range"),
+        format!("bytes */{}", wav.len())
+    );
     let (code, _, _) = get_bytes(callbox.http, "/api/v1/calls/1/recording", Some(&a2));
     assert_eq!(code, 403, "8002 may not hear 8001's call");
 

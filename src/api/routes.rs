@@ -43,6 +43,9 @@ pub struct Answer {
     /// `None`: application/json.
     pub content_type: Option<&'static str>,
     pub headers: Vec<(&'static str, String)>,
+    /// A file on disk to send instead of `body` (a recording, an export): sent as it
+    /// is read, never held whole, with `Range:` honoured (206) so players can seek.
+    pub file: Option<std::path::PathBuf>,
     /// An event stream to open instead of answering (`live.rs`): `handle` hands the
     /// connection to the live hub, so no worker waits on it.
     pub stream: Option<Box<super::live::Ticket>>,
@@ -273,6 +276,7 @@ pub fn handle(mut request: Request, rooms: &Rooms<'_>) {
     };
     let (host, content_type) = (header_of("Host"), header_of("Content-Type"));
     let (cookie, csrf) = (header_of("Cookie"), header_of("X-CSRF-Token"));
+    let range = header_of("Range");
     // A body must say its length: a chunked one could hold a worker for as long as
     // the sender likes. Uploads may be larger than other bodies.
     let streamed = header_of("Transfer-Encoding").is_some();
@@ -333,6 +337,9 @@ pub fn handle(mut request: Request, rooms: &Rooms<'_>) {
         return rooms.live.hand_over(request, *ticket);
     }
     let content_type = answer.content_type.unwrap_or("application/json");
+    if let Some(path) = answer.file.clone() {
+        return send_file(request, &path, range.as_deref(), content_type, &answer);
+    }
     let body = match answer.bytes {
         Some(bytes) => bytes.into_owned(),
         None => answer.body.into_bytes(),
@@ -357,6 +364,116 @@ pub fn handle(mut request: Request, rooms: &Rooms<'_>) {
     }
 }
 
+/// The extra headers of `answer`, those a peer could have shaped badly dropped.
+fn extra_headers(answer: &Answer) -> Vec<Header> {
+    answer
+        .headers
+        .iter()
+        .filter_map(
+            |(name, value)| match Header::from_bytes(*name, value.as_bytes()) {
+                Ok(h) => Some(h),
+                Err(()) => {
+                    log::warn!("api: header {name} not sent: not valid");
+                    None
+                }
+            },
+        )
+        .collect()
+}
+
+/// Sends the file at `path` (all of it, or the part `range` asks for) as it reads it.
+fn send_file(
+    request: Request,
+    path: &std::path::Path,
+    range: Option<&str>,
+    content_type: &'static str,
+    answer: &Answer,
+) {
+    use std::io::{Seek, SeekFrom};
+    let opened = std::fs::File::open(path).and_then(|f| Ok((f.metadata()?.len(), f)));
+    let (len, mut file) = match opened {
+        Ok(found) => found,
+        Err(e) => {
+            log::warn!("api: {}: {e}", path.display());
+            let gone = error(404, "the file is gone", None);
+            let _ = request.respond(Response::from_string(gone.body).with_status_code(404));
+            return;
+        }
+    };
+    let mut headers = extra_headers(answer);
+    headers.push(header("Content-Type", content_type));
+    headers.push(header("Accept-Ranges", "bytes"));
+    let (code, start, count) = match range.map(|r| byte_range(r, len)) {
+        None | Some(Ok(None)) => (answer.code, 0, len),
+        Some(Ok(Some((start, end)))) => {
+            if let Ok(h) = Header::from_bytes("Content-Range", format!("bytes {start}-{end}/{len}"))
+            {
+                headers.push(h);
+            }
+            (206, start, end - start + 1)
+        }
+        Some(Err(())) => {
+            let mut refusal =
+                Response::from_string(error(416, "the range is outside the file", None).body)
+                    .with_status_code(416)
+                    .with_header(header("Content-Type", "application/json"));
+            if let Ok(h) = Header::from_bytes("Content-Range", format!("bytes */{len}")) {
+                refusal.add_header(h);
+            }
+            let _ = request.respond(refusal);
+            return;
+        }
+    };
+    if let Err(e) = file.seek(SeekFrom::Start(start)) {
+        log::warn!("api: {}: {e}", path.display());
+        let _ = request.respond(Response::from_string("").with_status_code(500));
+        return;
+    }
+    let body = std::io::Read::take(file, count);
+    let response = Response::new(
+        code.into(),
+        headers,
+        body,
+        usize::try_from(count).ok(),
+        None,
+    );
+    if let Err(e) = request.respond(response) {
+        log::debug!("api: could not send {}: {e}", path.display());
+    }
+}
+
+/// The first range of a `Range: bytes=…` header over a file of `len` bytes, as
+/// inclusive offsets: `Ok(None)` when the header is not one we honour (the whole
+/// file is sent), `Err` when it asks for bytes the file does not have (416).
+pub fn byte_range(header: &str, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    let first = spec.split(',').next().unwrap_or("").trim();
+    let Some((from, to)) = first.split_once('-') else {
+        return Ok(None);
+    };
+    let (from, to) = (from.trim(), to.trim());
+    let parsed = |s: &str| s.parse::<u64>().map_err(|_| ());
+    let (start, end) = match (from.is_empty(), to.is_empty()) {
+        // bytes=-N: the last N bytes.
+        (true, false) => {
+            let n = parsed(to)?;
+            if n == 0 {
+                return Err(());
+            }
+            (len.saturating_sub(n), len.checked_sub(1).ok_or(())?)
+        }
+        (false, true) => (parsed(from)?, len.checked_sub(1).ok_or(())?),
+        (false, false) => (parsed(from)?, parsed(to)?.min(len.saturating_sub(1))),
+        (true, true) => return Ok(None),
+    };
+    if start >= len || start > end {
+        return Err(());
+    }
+    Ok(Some((start, end)))
+}
+
 fn json<T: Serialize>(value: &T) -> String {
     // Serializing these plain structs of strings and integers cannot fail.
     serde_json::to_string(value).unwrap_or_else(|_| String::from("{}"))
@@ -370,6 +487,19 @@ fn header(name: &'static str, value: &'static str) -> Header {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_ranges_are_read_as_players_send_them() {
+        assert_eq!(byte_range("bytes=0-", 100), Ok(Some((0, 99))));
+        assert_eq!(byte_range("bytes=10-19", 100), Ok(Some((10, 19))));
+        assert_eq!(byte_range("bytes=90-200", 100), Ok(Some((90, 99))));
+        assert_eq!(byte_range("bytes=-10", 100), Ok(Some((90, 99))));
+        assert_eq!(byte_range("bytes=100-", 100), Err(()));
+        assert_eq!(byte_range("bytes=5-1", 100), Err(()));
+        assert_eq!(byte_range("bytes=x-1", 100), Err(()));
+        assert_eq!(byte_range("items=0-1", 100), Ok(None));
+        assert_eq!(byte_range("bytes=0-", 0), Err(()));
+    }
 
     /// A request from this machine (`local`) or another, with JSON and a good Host.
     fn asked<'a>(method: &'a Method, url: &'a str, body: &'a str, local: bool) -> Asked<'a> {

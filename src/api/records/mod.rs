@@ -18,8 +18,6 @@ mod rows;
 mod sheet;
 mod words;
 
-use std::borrow::Cow;
-
 use chrono::Utc;
 use serde_json::{Value, json};
 
@@ -295,7 +293,7 @@ fn recording(ctx: &Ctx<'_>) -> Answer {
             .data_dir()
             .ok_or_else(|| error(503, "the call log is not available", None))?;
         let path = data_dir.join(relative);
-        let bytes = std::fs::read(&path).map_err(|e| {
+        std::fs::metadata(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 error_owned(
                     404,
@@ -312,7 +310,7 @@ fn recording(ctx: &Ctx<'_>) -> Answer {
         })?;
         Ok(Answer {
             code: 200,
-            bytes: Some(Cow::Owned(bytes)),
+            file: Some(path),
             content_type: Some("audio/wav"),
             ..Answer::default()
         }
@@ -530,7 +528,7 @@ fn export_file(ctx: &Ctx<'_>) -> Answer {
                 ));
             }
         };
-        let bytes = std::fs::read(file).map_err(|e| {
+        std::fs::metadata(file).map_err(|e| {
             log::warn!("api: reading {}: {e}", file.display());
             error_owned(404, &format!("the file of export {id} is gone"), None)
         })?;
@@ -544,7 +542,7 @@ fn export_file(ctx: &Ctx<'_>) -> Answer {
         };
         Ok(Answer {
             code: 200,
-            bytes: Some(Cow::Owned(bytes)),
+            file: Some(file.to_path_buf()),
             content_type: Some(content_type),
             ..Answer::default()
         }

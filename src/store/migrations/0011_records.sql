@@ -2,8 +2,7 @@
 -- the indexes the advanced query leans on.
 --
 -- Both tables are history, like calls: routing never reads them, so they bump no
--- directory version. call_id carries no foreign key: a handled mark must outlive
--- nothing more than its call, and calls are never deleted by callbox itself.
+-- directory version. call_id carries no foreign key, like the other history tables'.
 
 -- A missed inbound call someone has dealt with (called back, noted): who, when, and
 -- a note. One mark per call; marking again replaces it.
