@@ -45,9 +45,7 @@ pub use crm::{
     CallFacts, CustomerCall, NewTicket, NewTicketType, OPEN_STATUSES, TICKET_PRIORITIES,
     TICKET_STATUSES, Ticket, TicketChange, TicketField, TicketFilter, TicketType, TypeRemoval,
 };
-pub use customers::{
-    CardChange, CustomerCard, PIN_M_COST_KIB, PIN_P_COST, PIN_T_COST, verify_pin,
-};
+pub use customers::{CardChange, CustomerCard, PIN_M_COST_KIB, PIN_P_COST, PIN_T_COST, verify_pin};
 pub use error::StoreError;
 pub use flows::NewFlow;
 pub use lines::{
@@ -60,13 +58,13 @@ pub use records::{
 };
 pub use retention::{StoredRecording, free_space};
 pub use schema::SCHEMA_VERSION;
-pub use staff::{
-    AgentChange, AgentRecord, Conflict, DeviceChange, DeviceRecord, DeviceRef, GroupChange,
-    GroupRecord, Named,
-};
 pub use seed::{
     DEMO_AFTER_SALES_GROUP_NAME, DEMO_AGENTS, DEMO_BUSY_REASONS, DEMO_FLOW_NAME, DEMO_GROUP_NAME,
     DEMO_SERVICE_NUMBER, DEMO_TRUNK_HOST, DEMO_TRUNK_NAME, DEMO_USERS, DemoSeed,
+};
+pub use staff::{
+    AgentChange, AgentRecord, Conflict, DeviceChange, DeviceRecord, DeviceRef, GroupChange,
+    GroupRecord, Named,
 };
 pub use users::{
     Account, FIRST_ADMIN, MAX_PASSWORD_CHARS, MIN_USER_PASSWORD_CHARS, NewUser, Role, UserChange,

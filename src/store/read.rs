@@ -24,7 +24,8 @@ use crate::core::{
     SkillGroup, Trunk, TrunkId, TrunkRegistration,
 };
 
-pub(super) const CALL_COLUMNS: &str = "id, direction, from_number, to_number, service_number, device_id,
+pub(super) const CALL_COLUMNS: &str =
+    "id, direction, from_number, to_number, service_number, device_id,
     trunk_id, sip_call_id, started_at, answered_at, ended_at, hangup_by, end_cause, sip_code,
     recording, agent_id, group_id, wait_secs, hold_secs, survey_score";
 
