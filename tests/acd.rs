@@ -1163,15 +1163,16 @@ fn thousands_of_random_events_never_break_the_rules() {
             }
             // Rule: every agent rung was idle (or offline answering) just before.
             for out in &w.log[before..] {
-                if let Output::Store(StoreOp::AgentStatus(row)) = out {
-                    if row.to == AgentState::Ringing && row.call.is_some() {
-                        assert!(
-                            matches!(row.from, AgentState::Idle | AgentState::Offline),
-                            "seed {seed} step {step}: agent #{} offered a call from {:?}",
-                            row.agent.0,
-                            row.from
-                        );
-                    }
+                if let Output::Store(StoreOp::AgentStatus(row)) = out
+                    && row.to == AgentState::Ringing
+                    && row.call.is_some()
+                {
+                    assert!(
+                        matches!(row.from, AgentState::Idle | AgentState::Offline),
+                        "seed {seed} step {step}: agent #{} offered a call from {:?}",
+                        row.agent.0,
+                        row.from
+                    );
                 }
             }
             w.assert_status_log_chains();

@@ -1142,15 +1142,15 @@ fn boot(root: &Path) -> Boot {
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    if let Some((pid, start)) = init {
-        if proc_stat(pid).is_some_and(|(_, s)| s == start) {
-            notice(&format!(
-                "the container's init ({pid}) outlived nspawn: killing it"
-            ));
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
+    if let Some((pid, start)) = init
+        && proc_stat(pid).is_some_and(|(_, s)| s == start)
+    {
+        notice(&format!(
+            "the container's init ({pid}) outlived nspawn: killing it"
+        ));
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
     }
     let took = started.elapsed();
     let read = |inside: &str| fs::read_to_string(root.join(inside)).ok();

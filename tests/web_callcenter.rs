@@ -31,12 +31,13 @@ use chrono::Utc;
 use callbox::core::{CallDirection, CallId, CallRecord, HangupBy, StoreOp};
 use callbox::store::{Role, Store};
 use common::TestDir;
-use common::audio::has_tone;
+use common::audio::{has_tone, read_channel};
 use common::baresip::{AnswerMode, Baresip, BaresipOpts};
 use common::browser::run_script;
 use common::callbox::{Callbox, Prepared};
 use common::center::{CARRIER_IP, agent_view, carrier};
 use common::http;
+use common::live::rms;
 use common::ports;
 use common::sipp::{Sipp, SippRun};
 use common::wait::{secs, wait_until};
@@ -116,17 +117,66 @@ fn xlsx_rows(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The customer: sipp as the carrier, calling `SERVICE` from `CALLER`.
-fn customer(t: &TestDir, callbox: &Callbox) -> SippRun {
-    Sipp::scenario("customer", "trunk_call.xml", t.path())
-        .substitute("sip:carrier@", &format!("sip:{CALLER}@"))
-        .remote(callbox.sip)
-        .local_ip(CARRIER_IP)
-        .service(SERVICE)
-        .duration_ms(TALK_MS)
-        .timeout(Duration::from_secs(60))
-        .spawn()
-        .unwrap()
+/// The desk phone and the customer, started when the script says so.
+#[derive(Default)]
+struct Peers {
+    phone: Option<Baresip>,
+    caller: Option<SippRun>,
+}
+
+impl Peers {
+    /// Plays the phone and the customer at the script's signals. A failure here is
+    /// returned, not panicked, so the script (which then fails its own step within
+    /// its deadline) is joined and its browser stopped before the test fails.
+    fn play(
+        &mut self,
+        t: &TestDir,
+        callbox: &Callbox,
+        signals: &Path,
+        script: &JoinHandle<(bool, String)>,
+    ) -> Result<(), String> {
+        if !said(signals, "phone", script) {
+            return Ok(());
+        }
+        // The switchboard knows the agent made last, so the SIP room has the
+        // directory with the phone made before it (it gets each directory first).
+        if !wait_until(secs(10), || !agent_view(callbox, AGENT.0).is_null()) {
+            return Err("the daemon never loaded the agent made in the browser".into());
+        }
+        let desk = Baresip::start(
+            BaresipOpts::new("desk")
+                .user(DEVICE.0)
+                .register(callbox.sip, DEVICE.1)
+                .tone(TONE)
+                .answer(AnswerMode::Manual),
+            t.path(),
+        )
+        .map_err(|e| format!("baresip starts: {e}"))?;
+        let desk = self.phone.insert(desk);
+        desk.wait_registered(secs(10))
+            .map_err(|e| format!("the desk phone registers: {e}"))?;
+        if !said(signals, "ready", script) {
+            return Ok(());
+        }
+        // The customer: sipp as the carrier, calling the new number from CALLER.
+        let caller = Sipp::scenario("customer", "trunk_call.xml", t.path())
+            .substitute("sip:carrier@", &format!("sip:{CALLER}@"))
+            .remote(callbox.sip)
+            .local_ip(CARRIER_IP)
+            .service(SERVICE)
+            .duration_ms(TALK_MS)
+            .timeout(Duration::from_secs(60))
+            .spawn()
+            .map_err(|e| format!("sipp starts: {e}"))?;
+        self.caller = Some(caller);
+        desk.wait_event("CALL_INCOMING", secs(15))
+            .map_err(|e| format!("the desk phone rings: {e}"))?;
+        if said(signals, "answer", script) {
+            desk.answer()
+                .map_err(|e| format!("the desk phone answers: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 #[test]
@@ -170,46 +220,19 @@ fn an_admin_sets_up_a_call_center_and_an_agent_takes_and_files_a_call() {
         run_script("callcenter.mjs", &base, &env, &dir)
     });
 
-    let mut phone = None;
-    let mut caller = None;
-    if said(&signals, "phone", &script) {
-        // The switchboard knows the agent made last, so the SIP room has the
-        // directory with the phone made before it (it gets each directory first).
-        assert!(
-            wait_until(secs(10), || !agent_view(&callbox, AGENT.0).is_null()),
-            "the daemon loads the agent made in the browser\n{}",
-            callbox.log_tail()
-        );
-        let mut desk = Baresip::start(
-            BaresipOpts::new("desk")
-                .user(DEVICE.0)
-                .register(callbox.sip, DEVICE.1)
-                .tone(TONE)
-                .answer(AnswerMode::Manual),
-            t.path(),
-        )
-        .unwrap();
-        desk.wait_registered(secs(10))
-            .unwrap_or_else(|e| panic!("the desk phone registers: {e}\n{}", callbox.log_tail()));
-        phone = Some(desk);
-    }
-    if let Some(desk) = phone.as_mut()
-        && said(&signals, "ready", &script)
-    {
-        caller = Some(customer(&t, &callbox));
-        let rang = desk.wait_event("CALL_INCOMING", secs(15));
-        assert!(
-            rang.is_ok(),
-            "the desk phone rings: {rang:?}\n{}",
-            callbox.log_tail()
-        );
-        if said(&signals, "answer", &script) {
-            desk.answer().unwrap();
-        }
-    }
+    let mut peers = Peers::default();
+    let trouble = peers.play(&t, &callbox, &signals, &script).err();
     let (ok, output) = script.join().expect("the script's thread");
+    assert!(
+        trouble.is_none(),
+        "{trouble:?}\n{output}\n{}",
+        callbox.log_tail()
+    );
     assert!(ok, "{output}\n{}", callbox.log_tail());
-    let outcome = caller.expect("the script said ready").finish(secs(30));
+    let outcome = peers
+        .caller
+        .expect("the script said ready")
+        .finish(secs(30));
     assert!(
         outcome.all_ok(),
         "{}\n{}",
@@ -263,8 +286,23 @@ fn an_admin_sets_up_a_call_center_and_an_agent_takes_and_files_a_call() {
     // The XLSX the browser downloaded holds the query's one row.
     assert_eq!(summary["total"], 1, "{summary}");
     let rows = xlsx_rows(Path::new(summary["xlsx"].as_str().unwrap()));
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0][0], id.to_string(), "{rows:?}");
+    let (code, query) = http::json(
+        callbox.http,
+        "GET",
+        &format!(
+            "/api/v1/calls?number={CALLER}&direction=inbound&agent={}&limit=100",
+            AGENT.0
+        ),
+        "",
+    );
+    assert_eq!(code, 200, "{query}");
+    let want: Vec<String> = query["calls"]
+        .as_array()
+        .map(|calls| calls.iter().map(|c| c["call"].to_string()).collect())
+        .unwrap_or_default();
+    let got: Vec<String> = rows.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(got, want, "the XLSX's calls are the query's");
+    assert_eq!(got, [id.to_string()], "{rows:?}");
     assert!(rows[0].iter().any(|c| c == CALLER), "{rows:?}");
     assert!(rows[0].iter().any(|c| c == AGENT.0), "{rows:?}");
 
@@ -289,9 +327,16 @@ fn an_admin_sets_up_a_call_center_and_an_agent_takes_and_files_a_call() {
         "left: the customer"
     );
 
-    if let Some(desk) = phone {
-        desk.quit();
-    }
+    // And the phone heard the customer (sipp's recorded speech), not silence.
+    let desk = peers.phone.expect("the phone ran");
+    let heard = desk.wait_recording(secs(5)).unwrap();
+    let heard = read_channel(&heard, 0).unwrap();
+    assert!(
+        rms(&heard) > 0.01,
+        "the desk phone heard the customer: rms {}",
+        rms(&heard)
+    );
+    desk.quit();
     let status = callbox.stop();
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
 }

@@ -817,13 +817,13 @@ fn summary(r: &AcdReport, bare: &[BareLevel]) {
             ""
         }
     );
-    if let (Some(b), Some(l)) = (best_bare, best_held) {
-        if let (Some(bc), Some(lc)) = (b.cpu_per_call_minute(), l.level.cpu_per_call_minute()) {
-            println!(
-                "   CPU per call-minute, ACD box / bare relay: {lc:.4} / {bc:.4} s = {:.1}x",
-                lc / bc
-            );
-        }
+    if let (Some(b), Some(l)) = (best_bare, best_held)
+        && let (Some(bc), Some(lc)) = (b.cpu_per_call_minute(), l.level.cpu_per_call_minute())
+    {
+        println!(
+            "   CPU per call-minute, ACD box / bare relay: {lc:.4} / {bc:.4} s = {:.1}x",
+            lc / bc
+        );
     }
     if let Some((bytes, n)) = r.recordings {
         println!(

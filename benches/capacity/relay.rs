@@ -124,11 +124,10 @@ impl Loop {
             if let Err(e) = self
                 .poll
                 .poll(&mut events, Some(Duration::from_millis(100)))
+                && e.kind() != ErrorKind::Interrupted
             {
-                if e.kind() != ErrorKind::Interrupted {
-                    eprintln!("bare relay: poll failed: {e}");
-                    return;
-                }
+                eprintln!("bare relay: poll failed: {e}");
+                return;
             }
             // Asked every turn, not only on the waker's event: under full load the
             // waker's edge can sit behind a thousand sockets' worth of events.
@@ -152,10 +151,10 @@ impl Loop {
                     } else {
                         trunks[call]
                     };
-                    if let Some(to) = to {
-                        if outbound.send_to(&buf[..n], to).is_ok() {
-                            self.relayed.fetch_add(1, Ordering::Relaxed);
-                        }
+                    if let Some(to) = to
+                        && outbound.send_to(&buf[..n], to).is_ok()
+                    {
+                        self.relayed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }

@@ -490,11 +490,11 @@ impl TrunkLoop {
                 .map_or(Duration::from_millis(100), |Reverse((at, ..))| {
                     at.saturating_duration_since(Instant::now())
                 });
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() != ErrorKind::Interrupted {
-                    eprintln!("rig: trunk poll failed: {e}");
-                    return;
-                }
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != ErrorKind::Interrupted
+            {
+                eprintln!("rig: trunk poll failed: {e}");
+                return;
             }
             for ev in events.iter() {
                 if ev.token() == WAKER {
@@ -692,11 +692,11 @@ fn echo_loop(
     let mut events = Events::with_capacity(1024);
     let mut buf = [0u8; 2048];
     while !stop.load(Ordering::Relaxed) {
-        if let Err(e) = poll.poll(&mut events, Some(Duration::from_millis(100))) {
-            if e.kind() != ErrorKind::Interrupted {
-                eprintln!("rig: phone poll failed: {e}");
-                return;
-            }
+        if let Err(e) = poll.poll(&mut events, Some(Duration::from_millis(100)))
+            && e.kind() != ErrorKind::Interrupted
+        {
+            eprintln!("rig: phone poll failed: {e}");
+            return;
         }
         for ev in events.iter() {
             if ev.token() == WAKER {

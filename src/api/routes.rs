@@ -43,12 +43,27 @@ pub struct Answer {
     /// `None`: application/json.
     pub content_type: Option<&'static str>,
     pub headers: Vec<(&'static str, String)>,
-    /// A file on disk to send instead of `body` (a recording, an export): sent as it
-    /// is read, never held whole, with `Range:` honoured (206) so players can seek.
-    pub file: Option<std::path::PathBuf>,
-    /// An event stream to open instead of answering (`live.rs`): `handle` hands the
-    /// connection to the live hub, so no worker waits on it.
-    pub stream: Option<Box<super::live::Ticket>>,
+    /// Something other than a body to answer with (boxed: it is rare, and every
+    /// `Result<_, Answer>` carries the room for it).
+    pub deliver: Option<Box<Deliver>>,
+}
+
+/// What an answer delivers instead of a body.
+#[derive(Debug)]
+pub enum Deliver {
+    /// A file on disk (a recording, an export, a prompt): sent as it is read, never
+    /// held whole, with `Range:` honoured (206) so players can seek.
+    File(std::path::PathBuf),
+    /// An event stream to open (`live/`): `handle` hands the connection to the live
+    /// hub, so no worker waits on it.
+    Stream(super::live::Ticket),
+}
+
+impl PartialEq for Deliver {
+    /// Files compare by path; streams are never equal (each is one connection).
+    fn eq(&self, other: &Deliver) -> bool {
+        matches!((self, other), (Deliver::File(a), Deliver::File(b)) if a == b)
+    }
 }
 
 impl Answer {
@@ -333,12 +348,13 @@ pub fn handle(mut request: Request, rooms: &Rooms<'_>) {
         request.url(),
         answer.code
     );
-    if let Some(ticket) = answer.stream.take() {
-        return rooms.live.hand_over(request, *ticket);
-    }
     let content_type = answer.content_type.unwrap_or("application/json");
-    if let Some(path) = answer.file.clone() {
-        return send_file(request, &path, range.as_deref(), content_type, &answer);
+    match answer.deliver.take().map(|d| *d) {
+        Some(Deliver::Stream(ticket)) => return rooms.live.hand_over(request, ticket),
+        Some(Deliver::File(path)) => {
+            return send_file(request, &path, range.as_deref(), content_type, &answer);
+        }
+        None => {}
     }
     let body = match answer.bytes {
         Some(bytes) => bytes.into_owned(),

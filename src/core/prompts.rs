@@ -63,7 +63,7 @@ pub fn music_on_hold(sounds: &Path) -> PathBuf {
 /// languages (三十 五, thirty five).
 pub fn number(n: u32) -> Vec<String> {
     let n = n.min(99);
-    if n <= 20 || n % 10 == 0 {
+    if n <= 20 || n.is_multiple_of(10) {
         vec![format!("num_{n}")]
     } else {
         vec![format!("num_{}", n / 10 * 10), format!("num_{}", n % 10)]

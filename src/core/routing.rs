@@ -153,21 +153,20 @@ pub fn route(
                 });
             }
             // A phone calling the company's own hotline goes where a customer would.
-            if let Some(number) = directory.service_number(to_user) {
-                if let Some((destination, _)) = service_destination(directory, number)
+            if let Some(number) = directory.service_number(to_user)
+                && let Some((destination, _)) = service_destination(directory, number)
                     .filter(|(d, _)| !matches!(d, Destination::Ring(_)))
-                {
-                    return Ok(Route {
-                        destination,
-                        direction: CallDirection::Internal,
-                        caller_id: from_user.to_string(),
-                        service_number: Some(number.number.clone()),
-                        device: Some(caller),
-                        trunk: None,
-                        priority: number.priority,
-                        language: number.language,
-                    });
-                }
+            {
+                return Ok(Route {
+                    destination,
+                    direction: CallDirection::Internal,
+                    caller_id: from_user.to_string(),
+                    service_number: Some(number.number.clone()),
+                    device: Some(caller),
+                    trunk: None,
+                    priority: number.priority,
+                    language: number.language,
+                });
             }
             let outside = outside_number(&directory.outbound_prefix, to_user)
                 .ok_or(NoRoute::UnknownNumber)?;

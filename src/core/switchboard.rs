@@ -300,11 +300,11 @@ impl Switchboard {
             self.handle_extra_media(now, id, leg, event);
             return;
         }
-        if let (Some(leg), MediaEvent::Opened { local, .. }) = (leg, &event) {
-            if let Some(id) = self.dialing_call(leg) {
-                self.dial_opened(id, leg, *local);
-                return;
-            }
+        if let (Some(leg), MediaEvent::Opened { local, .. }) = (leg, &event)
+            && let Some(id) = self.dialing_call(leg)
+        {
+            self.dial_opened(id, leg, *local);
+            return;
         }
         match event {
             MediaEvent::Opened { leg, local } => {
@@ -690,14 +690,13 @@ impl Switchboard {
     pub(super) fn offer_to(&self, target: &Target, codec: Codec, local: SocketAddr) -> MediaDesc {
         let mut codecs = vec![codec];
         codecs.extend(SUPPORTED.iter().copied().filter(|c| *c != codec));
-        if let Target::Trunk { trunk, .. } = target {
-            if let Some(trunk) = self.directory.trunk(*trunk) {
-                if !trunk.codecs.is_empty() {
-                    codecs.retain(|c| trunk.codecs.contains(c));
-                    if codecs.is_empty() {
-                        codecs = trunk.codecs.clone();
-                    }
-                }
+        if let Target::Trunk { trunk, .. } = target
+            && let Some(trunk) = self.directory.trunk(*trunk)
+            && !trunk.codecs.is_empty()
+        {
+            codecs.retain(|c| trunk.codecs.contains(c));
+            if codecs.is_empty() {
+                codecs = trunk.codecs.clone();
             }
         }
         MediaDesc {

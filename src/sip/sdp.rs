@@ -60,10 +60,11 @@ pub fn parse(body: &[u8]) -> Result<MediaDesc, PeerError> {
                     } else if !seen_audio {
                         session_dir = Some(dir);
                     }
-                } else if in_audio && let Some(rest) = value.strip_prefix("rtpmap:") {
-                    if let Some(a) = audio.as_mut() {
-                        a.add_rtpmap(rest);
-                    }
+                } else if in_audio
+                    && let Some(rest) = value.strip_prefix("rtpmap:")
+                    && let Some(a) = audio.as_mut()
+                {
+                    a.add_rtpmap(rest);
                 }
             }
             _ => {}

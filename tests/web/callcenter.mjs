@@ -43,11 +43,17 @@ function say(name) {
 
 const exactly = (label) => new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`)
 
-/** Picks the option labelled exactly `label` in the el-select `name`; waits for it to close. */
+/** Picks the option labelled exactly `label` in the el-select `name`: once the
+ * dropdown has finished opening (a click during its zoom-in can be lost), and
+ * until it has closed showing the label. */
 async function pick(page, name, label) {
   await page.click(`[data-test=${name}]`)
-  await page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: exactly(label) }).first().click()
+  const option = page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: exactly(label) }).first()
+  await option.waitFor()
+  await settled(page)
+  await option.click()
   await eventually('the dropdown closes', async () => (await page.locator('.el-select-dropdown:visible').count()) === 0 || 'open')
+  await expectText(page, `[data-test=${name}]`, label)
 }
 
 async function signIn(page, user, password, mode) {

@@ -122,7 +122,9 @@ pub fn audio(ctx: &Ctx<'_>) -> Answer {
     match std::fs::metadata(file) {
         Ok(_) => Answer {
             code: 200,
-            file: Some(file.to_path_buf()),
+            deliver: Some(Box::new(crate::api::routes::Deliver::File(
+                file.to_path_buf(),
+            ))),
             content_type: Some(content_type(file)),
             ..Answer::default()
         }

@@ -93,7 +93,7 @@ fn run_events(ctx: &Ctx<'_>) -> Answer {
     Answer {
         code: 200,
         content_type: Some("text/event-stream"),
-        stream: Some(Box::new(ticket)),
+        deliver: Some(Box::new(super::routes::Deliver::Stream(ticket))),
         ..Answer::default()
     }
 }

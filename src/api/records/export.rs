@@ -209,7 +209,7 @@ fn write_task(
             return false;
         }
         rows += 1;
-        if rows % PROGRESS_EVERY == 0 {
+        if rows.is_multiple_of(PROGRESS_EVERY) {
             if stop.load(Ordering::SeqCst) {
                 outcome = Some(Outcome::Stopped);
                 return false;

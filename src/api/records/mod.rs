@@ -310,7 +310,7 @@ fn recording(ctx: &Ctx<'_>) -> Answer {
         })?;
         Ok(Answer {
             code: 200,
-            file: Some(path),
+            deliver: Some(Box::new(crate::api::routes::Deliver::File(path))),
             content_type: Some("audio/wav"),
             ..Answer::default()
         }
@@ -542,7 +542,9 @@ fn export_file(ctx: &Ctx<'_>) -> Answer {
         };
         Ok(Answer {
             code: 200,
-            file: Some(file.to_path_buf()),
+            deliver: Some(Box::new(crate::api::routes::Deliver::File(
+                file.to_path_buf(),
+            ))),
             content_type: Some(content_type),
             ..Answer::default()
         }

@@ -196,10 +196,10 @@ impl AgentBook {
             if change.to == AgentState::Idle && from != AgentState::Ringing {
                 live.idle_since = now.mono;
             }
-            if from == AgentState::Talking {
-                if let Some(started) = live.talk_started.take() {
-                    live.talk_time += now.mono.saturating_duration_since(started);
-                }
+            if from == AgentState::Talking
+                && let Some(started) = live.talk_started.take()
+            {
+                live.talk_time += now.mono.saturating_duration_since(started);
             }
             if change.to == AgentState::Talking {
                 live.talk_started = Some(now.mono);

@@ -185,10 +185,11 @@ pub fn why(
             Err(why) => blockers.push(why.words()),
         }
     }
-    if let Some(l) = live {
-        if l.unanswered > 0 && state == AgentState::Idle {
-            notes.push(format!("{} unanswered offers in a row", l.unanswered));
-        }
+    if let Some(l) = live
+        && l.unanswered > 0
+        && state == AgentState::Idle
+    {
+        notes.push(format!("{} unanswered offers in a row", l.unanswered));
     }
     if agent.groups.is_empty() {
         let mut reasons = vec!["not a member of any skill group".to_string()];

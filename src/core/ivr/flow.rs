@@ -186,26 +186,26 @@ impl Flow {
             }
         }
         for node in &self.nodes {
-            if let NodeKind::Menu { choices, .. } = &node.kind {
-                if let Some(c) = choices.iter().find(|c| !is_key(c.key)) {
-                    return Err(format!(
-                        "node {}: {:?} is not a phone key",
-                        node.id.0, c.key
-                    ));
-                }
+            if let NodeKind::Menu { choices, .. } = &node.kind
+                && let Some(c) = choices.iter().find(|c| !is_key(c.key))
+            {
+                return Err(format!(
+                    "node {}: {:?} is not a phone key",
+                    node.id.0, c.key
+                ));
             }
-            if let NodeKind::Rate { score, .. } = &node.kind {
-                if *score > 9 {
-                    return Err(format!("node {}: a rating is 0-9, not {score}", node.id.0));
-                }
+            if let NodeKind::Rate { score, .. } = &node.kind
+                && *score > 9
+            {
+                return Err(format!("node {}: a rating is 0-9, not {score}", node.id.0));
             }
-            if let NodeKind::Hours { schedule, .. } = &node.kind {
-                if let Some(h) = schedule.iter().find(|h| h.from >= h.to || h.to > 24 * 60) {
-                    return Err(format!(
-                        "node {}: opening hours {}-{} on {} are not a time range within a day",
-                        node.id.0, h.from, h.to, h.day
-                    ));
-                }
+            if let NodeKind::Hours { schedule, .. } = &node.kind
+                && let Some(h) = schedule.iter().find(|h| h.from >= h.to || h.to > 24 * 60)
+            {
+                return Err(format!(
+                    "node {}: opening hours {}-{} on {} are not a time range within a day",
+                    node.id.0, h.from, h.to, h.day
+                ));
             }
         }
         Ok(())
