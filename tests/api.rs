@@ -50,6 +50,7 @@ fn health_reports_counts_and_version_as_json() {
         status.clone(),
         no_switchboard(),
         no_database(),
+        "sounds".into(),
     )
     .unwrap();
     let addr = server.local_addr();
@@ -100,6 +101,7 @@ fn a_taken_port_is_a_clear_error() {
         Arc::new(Status::new()),
         no_switchboard(),
         no_database(),
+        "sounds".into(),
     )
     .unwrap();
     let err = api::spawn(
@@ -107,6 +109,7 @@ fn a_taken_port_is_a_clear_error() {
         Arc::new(Status::new()),
         no_switchboard(),
         no_database(),
+        "sounds".into(),
     )
     .err()
     .expect("port is taken");

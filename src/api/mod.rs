@@ -216,6 +216,7 @@ pub fn spawn(
     status: Arc<Status>,
     commands: Sender<CommandRequest>,
     db: std::path::PathBuf,
+    sounds: std::path::PathBuf,
 ) -> Result<ApiHandle, ApiError> {
     let server = tiny_http::Server::http(listen).map_err(|source| ApiError::Bind {
         addr: listen,
@@ -241,7 +242,7 @@ pub fn spawn(
         let exports = exports.clone();
         let (server, stop) = (server.clone(), stopping.clone());
         let (status, commands, db) = (status.clone(), commands.clone(), db.clone());
-        let (sessions, hub) = (sessions.clone(), hub.clone());
+        let (sessions, hub, sounds) = (sessions.clone(), hub.clone(), sounds.clone());
         let thread = std::thread::Builder::new()
             .name(format!("api-{n}"))
             .spawn(move || {
@@ -252,6 +253,7 @@ pub fn spawn(
                     log: &log,
                     auth: &sessions,
                     live: &hub,
+                    sounds: &sounds,
                 };
                 serve(&server, &rooms, &stop)
             });

@@ -148,6 +148,8 @@ pub struct Rooms<'a> {
     pub auth: &'a Auth,
     /// The live event hub (`GET /api/v1/events`).
     pub live: &'a super::live::Hub,
+    /// Where the built-in prompts are (`sounds_dir` in the configuration).
+    pub sounds: &'a std::path::Path,
 }
 
 pub fn route(asked: &Asked<'_>, rooms: &Rooms<'_>) -> Answer {
@@ -549,12 +551,14 @@ mod tests {
         let status = Status::new();
         let auth = Auth::new();
         let live = super::super::live::Hub::idle();
+        let sounds = crate::config::Config::default().sounds_dir();
         let rooms = Rooms {
             status: &status,
             commands: &tx,
             log,
             auth: &auth,
             live: &live,
+            sounds: &sounds,
         };
         f(&rooms)
     }
@@ -564,12 +568,14 @@ mod tests {
         let log = CallLog::none();
         let auth = Auth::new();
         let live = super::super::live::Hub::idle();
+        let sounds = crate::config::Config::default().sounds_dir();
         let rooms = Rooms {
             status,
             commands: &tx,
             log: &log,
             auth: &auth,
             live: &live,
+            sounds: &sounds,
         };
         route(&asked(method, url, "", local), &rooms)
     }

@@ -134,6 +134,7 @@ pub fn serve(config: Config) -> Result<(), DaemonError> {
         status.clone(),
         command_tx,
         db_path.clone(),
+        config.sounds_dir(),
     )?;
 
     let sip_addr = sip.local_addr();

@@ -17,7 +17,7 @@
 // TICKET_TYPE, CALLER, PLACE (the caller's 归属地 as the pop shows it), SIGNAL_DIR, OUT.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { api, env, eventually, expectText, fail, field, launch, ok, run, shot, step, BASE } from './lib.mjs'
+import { api, env, eventually, expectText, fail, field, launch, ok, run, shot, step, BASE, settled } from './lib.mjs'
 
 const ADMIN = env('ADMIN_USER')
 const ADMIN_PASSWORD = env('ADMIN_PASSWORD')
@@ -92,11 +92,6 @@ async function playable(page, scope) {
     15000,
   )
   ok(`the <audio> in ${scope} has data and a duration`)
-}
-
-/** Waits until CSS transitions and animations (a drawer sliding in) are over. */
-async function settled(page) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: 5000 })
 }
 
 /** The number in "共 N 条". */

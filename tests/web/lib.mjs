@@ -190,10 +190,23 @@ export async function expectText(page, sel, want, ms = STEP_MS) {
 /** An el-input's <input>: Element Plus puts the attributes on the input itself. */
 export const field = (name) => `input[data-test=${name}], textarea[data-test=${name}], [data-test=${name}] input, [data-test=${name}] textarea`
 
-/** Picks `label` in the el-select marked data-test=`name`. */
+/** Waits until no CSS animation or transition runs on the page (a dropdown opening). */
+export async function settled(page) {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, {
+    timeout: 5000,
+  })
+}
+
+/**
+ * Picks `label` in the el-select marked data-test=`name`: the option is clicked only
+ * once it is there and the dropdown has stopped moving (a click while it opens is lost).
+ */
 export async function choose(page, name, label) {
   await page.click(`[data-test=${name}]`)
-  await page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: label }).first().click()
+  const option = page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: label }).first()
+  await option.waitFor()
+  await settled(page)
+  await option.click()
 }
 
 /** Runs the script's `main`, then reports, screenshots a failure, and stops the browser. */

@@ -84,7 +84,7 @@ pub fn list(ctx: &Ctx<'_>) -> Answer {
         Ok(u) => u,
         Err(a) => return a,
     };
-    let sounds = sounds_dir();
+    let sounds = sounds_dir(ctx);
     let mut out = Vec::new();
     for language in [Language::ZhCn, Language::En] {
         if only.is_some_and(|o| o != language) {
@@ -115,7 +115,7 @@ pub fn audio(ctx: &Ctx<'_>) -> Answer {
         Ok(u) => u,
         Err(a) => return a,
     };
-    let e = entry(&sounds_dir(), &uploads, language, &name);
+    let e = entry(&sounds_dir(ctx), &uploads, language, &name);
     let Some(file) = e.file() else {
         return unknown(language, &name);
     };
@@ -190,7 +190,10 @@ pub fn upload(ctx: &Ctx<'_>) -> Answer {
         remove(&old.file);
     }
     let uploads = with_store(ctx, |s| s.uploaded_prompts()).unwrap_or_default();
-    Answer::json(200, &entry(&sounds_dir(), &uploads, language, &name).json())
+    Answer::json(
+        200,
+        &entry(&sounds_dir(ctx), &uploads, language, &name).json(),
+    )
 }
 
 pub fn reset(ctx: &Ctx<'_>) -> Answer {
@@ -211,7 +214,7 @@ pub fn reset(ctx: &Ctx<'_>) -> Answer {
     match removed {
         Ok(Some(old)) => {
             remove(&old.file);
-            let e = entry(&sounds_dir(), &[], language, &name);
+            let e = entry(&sounds_dir(ctx), &[], language, &name);
             Answer::json(200, &e.json())
         }
         Ok(None) => not_found(&format!(
@@ -249,8 +252,8 @@ fn language_and_name(ctx: &Ctx<'_>) -> Result<(Language, String), Answer> {
 }
 
 /// The sounds directory the daemon reads when the configuration names none.
-fn sounds_dir() -> PathBuf {
-    crate::config::Config::default().sounds_dir()
+fn sounds_dir(ctx: &Ctx<'_>) -> PathBuf {
+    ctx.rooms.sounds.to_path_buf()
 }
 
 /// The built-in prompt file of `name`: `<language>/<name>.wav`, or music on hold's

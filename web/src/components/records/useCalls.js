@@ -18,20 +18,25 @@ export function useCalls(path, initial, fixed = () => ({})) {
   const loading = ref(false)
 
   const params = () => ({ ...toParams(filters.value), ...fixed() })
+  // Only the answer to the latest request is shown: a slow earlier one that arrives
+  // after it must not overwrite what the user asked for last.
+  let latest = 0
 
   async function load() {
+    const mine = ++latest
     loading.value = true
     try {
       const lang = i18n.global.locale.value === 'en' ? 'en' : 'zh-CN'
       const answer = await api.get(
         path + queryString(params(), { limit: PAGE_SIZE, offset: (page.value - 1) * PAGE_SIZE, lang }),
       )
+      if (mine !== latest) return
       calls.value = answer?.calls ?? []
       total.value = answer?.total ?? 0
     } catch (e) {
-      showError(e)
+      if (mine === latest) showError(e)
     } finally {
-      loading.value = false
+      if (mine === latest) loading.value = false
     }
   }
 
