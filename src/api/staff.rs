@@ -137,35 +137,27 @@ fn live_agents(ctx: &Ctx<'_>) -> Option<Vec<AgentView>> {
     }
 }
 
-/// A path segment, percent-decoded (user names and reasons may be Chinese).
-fn decoded(segment: &str) -> String {
-    let pairs = super::table::query_pairs(&format!("v={}", segment.replace('+', "%2B")));
-    pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default()
-}
-
 /// An id in the path, or 404 (no row has a non-number id).
 fn path_id(ctx: &Ctx<'_>, what: &str) -> Result<i64, Answer> {
-    ctx.param("id")
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            error_owned(
-                404,
-                &format!("{what} {:?} does not exist", ctx.param("id")),
-                None,
-            )
-        })
+    ctx.param_id("id").ok_or_else(|| {
+        error_owned(
+            404,
+            &format!("{what} {:?} does not exist", ctx.param("id")),
+            None,
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::table::decode_segment;
 
     #[test]
     fn path_segments_are_decoded_and_store_refusals_are_answered() {
-        assert_eq!(decoded("%E4%BC%9A%E8%AE%AE"), "会议");
-        assert_eq!(decoded("a+b%20c"), "a+b c");
+        assert_eq!(decode_segment("%E4%BC%9A%E8%AE%AE"), "会议");
+        assert_eq!(decode_segment("a+b%20c"), "a+b c");
+        assert_eq!(decode_segment("%2B86%zz"), "+86%zz");
         let a = refused(Some(StoreError::Invalid {
             field: "ring_timeout",
             message: "expected 5-300".into(),

@@ -69,6 +69,17 @@ impl<'a> Ctx<'a> {
             .map_or("", |(_, v)| *v)
     }
 
+    /// The path segment `{name}` percent-decoded (see [`decode_segment`]).
+    pub fn param_text(&self, name: &str) -> String {
+        decode_segment(self.param(name))
+    }
+
+    /// The path segment `{name}` as a row id: a positive whole number, else `None`
+    /// (each area answers that in its own words).
+    pub fn param_id(&self, name: &str) -> Option<i64> {
+        self.param(name).parse::<i64>().ok().filter(|n| *n > 0)
+    }
+
     /// The path after `/api/v1`, split at `/`.
     pub fn parts(&self) -> &'a [&'a str] {
         self.parts
@@ -243,6 +254,13 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
             (decode(k), decode(v))
         })
         .collect()
+}
+
+/// A path segment with its `%XX` escapes undone (`%2B86…` is `+86…`; user names
+/// and reasons may be Chinese). Unlike a query component, a `+` stays a `+`; bad
+/// escapes are kept as they are.
+pub fn decode_segment(segment: &str) -> String {
+    decode(&segment.replace('+', "%2B"))
 }
 
 /// Percent-decoding of one query component; bad escapes are kept as they are.

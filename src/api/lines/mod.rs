@@ -213,37 +213,8 @@ fn conflict(message: &str) -> Answer {
 
 /// A row id from the path segment `{name}`, or 404 (no row has a non-number id).
 fn path_id(ctx: &Ctx<'_>, name: &str, what: &str) -> Result<i64, Answer> {
-    let raw = ctx.param(name);
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| not_found(&format!("no {what} has the id {raw:?}")))
-}
-
-/// A path segment percent-decoded (`%2B86…` is `+86…`); bad escapes stay as they are.
-fn path_text(ctx: &Ctx<'_>, name: &str) -> String {
-    let bytes = ctx.param(name).as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |j: usize| {
-            bytes
-                .get(j)
-                .and_then(|b| (*b as char).to_digit(16))
-                .map(|d| d as u8)
-        };
-        match (bytes[i], hex(i + 1), hex(i + 2)) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push(hi * 16 + lo);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    ctx.param_id(name)
+        .ok_or_else(|| not_found(&format!("no {what} has the id {:?}", ctx.param(name))))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::body::{Fields, bad};
-use super::{not_found, path_text, with_store};
+use super::{not_found, with_store};
 use crate::api::routes::Answer;
 use crate::api::table::Ctx;
 use crate::core::ivr::FlowId;
@@ -33,7 +33,7 @@ pub fn list(ctx: &Ctx<'_>) -> Answer {
 }
 
 pub fn show(ctx: &Ctx<'_>) -> Answer {
-    let number = path_text(ctx, "number");
+    let number = ctx.param_text("number");
     match with_store(ctx, |s| s.service_number(&number)) {
         Ok(Some(n)) => Answer::json(200, &number_json(&n)),
         Ok(None) => unknown(&number),
@@ -46,7 +46,7 @@ pub fn create(ctx: &Ctx<'_>) -> Answer {
 }
 
 pub fn replace(ctx: &Ctx<'_>) -> Answer {
-    save(ctx, Some(path_text(ctx, "number")))
+    save(ctx, Some(ctx.param_text("number")))
 }
 
 fn save(ctx: &Ctx<'_>, old: Option<String>) -> Answer {
@@ -77,7 +77,7 @@ fn save(ctx: &Ctx<'_>, old: Option<String>) -> Answer {
 }
 
 pub fn remove(ctx: &Ctx<'_>) -> Answer {
-    let number = path_text(ctx, "number");
+    let number = ctx.param_text("number");
     match with_store(ctx, |s| s.remove_service_number(&number)) {
         Ok(()) => Answer::json(200, &json!({ "removed": number })),
         Err(a) => a,

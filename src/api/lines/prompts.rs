@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::body::bad;
-use super::{not_found, path_text, with_store};
+use super::{not_found, with_store};
 use crate::api::routes::Answer;
 use crate::api::table::Ctx;
 use crate::core::Language;
@@ -234,10 +234,10 @@ fn unknown(language: Language, name: &str) -> Answer {
 
 /// `{language}` and `{name}` of the path, checked (400 naming the one at fault).
 fn language_and_name(ctx: &Ctx<'_>) -> Result<(Language, String), Answer> {
-    let word = path_text(ctx, "language");
+    let word = ctx.param_text("language");
     let language = Language::parse(&word)
         .ok_or_else(|| bad("language", format!("expected zh-CN or en, got {word:?}")))?;
-    let name = path_text(ctx, "name");
+    let name = ctx.param_text("name");
     let ok = (1..=MAX_NAME).contains(&name.len())
         && name
             .bytes()

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::super::routes::{Answer, error_owned};
 use super::super::table::Ctx;
 use super::body::Body;
-use super::{decoded, with_store};
+use super::with_store;
 
 fn answer_list(ctx: &Ctx<'_>, code: u16) -> Answer {
     match with_store(ctx, |s| s.busy_reasons()) {
@@ -76,7 +76,7 @@ pub fn add(ctx: &Ctx<'_>) -> Answer {
 }
 
 pub fn remove(ctx: &Ctx<'_>) -> Answer {
-    let reason = decoded(ctx.param("reason"));
+    let reason = ctx.param_text("reason");
     let done = (|| {
         let mut reasons = with_store(ctx, |s| s.busy_reasons())?;
         let before = reasons.len();

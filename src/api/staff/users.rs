@@ -14,7 +14,7 @@ use crate::store::{NewUser, Role, UserChange, UserRecord};
 use super::super::routes::{Answer, error, error_owned};
 use super::super::table::Ctx;
 use super::body::Body;
-use super::{decoded, with_store};
+use super::with_store;
 
 fn user_json(u: &UserRecord) -> Value {
     json!({
@@ -43,7 +43,7 @@ fn answer_user(ctx: &Ctx<'_>, code: u16, name: &str) -> Answer {
 }
 
 pub fn one(ctx: &Ctx<'_>) -> Answer {
-    answer_user(ctx, 200, &decoded(ctx.param("name")))
+    answer_user(ctx, 200, &ctx.param_text("name"))
 }
 
 fn role(word: &str) -> Result<Role, Answer> {
@@ -80,7 +80,7 @@ fn conflict(c: crate::store::Conflict) -> Answer {
 }
 
 pub fn change(ctx: &Ctx<'_>) -> Answer {
-    let name = decoded(ctx.param("name"));
+    let name = ctx.param_text("name");
     let done = (|| {
         let mut b = Body::parse(ctx.body(), true)?;
         let c = UserChange {
@@ -99,7 +99,7 @@ pub fn change(ctx: &Ctx<'_>) -> Answer {
 }
 
 pub fn remove(ctx: &Ctx<'_>) -> Answer {
-    let name = decoded(ctx.param("name"));
+    let name = ctx.param_text("name");
     let done = (|| with_store(ctx, |s| s.remove_user(&name))?.map_err(conflict))();
     match done {
         Ok(()) => Answer::json(200, &json!({ "removed": name })),
